@@ -9,6 +9,9 @@ import { type Scenario, scenarioSchema } from './schema.ts'
 /** The folder of the committed scenarios, where a bare name is looked up. */
 export const scenariosDir = path.resolve(import.meta.dirname, '../../scenarios')
 
+/** Bounds alias expansion of a scenario file (YAML alias bombs). */
+export const yamlAliasesMax = 100
+
 /** A problem of a scenario file, located in the file. */
 export interface ScenarioProblem {
   /** Path inside the document, `clients[0].queries`; '(root)' for the document itself. */
@@ -93,7 +96,18 @@ export function checkScenarioText(text: string): CheckResult {
       }),
     }
   }
-  const data: unknown = doc.toJS()
+  let data: unknown
+  try {
+    // Aliases to missing anchors and alias bombs fail here, not in the parser.
+    data = doc.toJS({ maxAliasCount: yamlAliasesMax })
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [
+        { path: '(root)', line: 1, column: 1, message: `YAML: ${(error as Error).message.split('\n')[0]}` },
+      ],
+    }
+  }
   const parsed = scenarioSchema.safeParse(data)
   if (parsed.success) return { ok: true, scenario: parsed.data }
   const problems = flattenIssues(parsed.error.issues).map((issue) => {
