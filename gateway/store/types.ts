@@ -69,3 +69,23 @@ export interface GatewayStore {
   transaction<T>(work: (query: GatewayStore['query']) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
+
+/**
+ * Where the store lives: `dataStore` of config.yaml. With no `jdbcUrl` the gateway runs the embedded
+ * PostgreSQL (PGlite). `user` and `password` apply when the URL carries none.
+ */
+export interface DataStoreConfig {
+  /** `jdbc:postgresql://host:port/db[?user=&password=]` or `postgres[ql]://...`; absent: embedded. */
+  jdbcUrl?: string | undefined
+  user?: string | undefined
+  password?: string | undefined
+  /** Apply the versioned migrations at start-up (default true). */
+  runMigrationsEnabled?: boolean | undefined
+}
+
+/** The part of a pino (fastify) logger the store uses. */
+export interface StoreLogger {
+  info(fields: Record<string, unknown>, message: string): void
+  warn(fields: Record<string, unknown>, message: string): void
+  error(fields: Record<string, unknown>, message: string): void
+}

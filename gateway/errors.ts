@@ -1,0 +1,42 @@
+/**
+ * The gateway's one catalog of errors. Each entry is a stable code (it appears in logs, HTTP bodies
+ * and tests) with the HTTP status it maps to and what it means. Append new entries; never rename
+ * or renumber one, since operators and tests match on the codes.
+ */
+import { CodedError } from '../common/errors.ts'
+
+export const gatewayErrors = {
+  // Configuration (gateway/config.ts): start-up stops on any of these.
+  CONFIG_FILE_UNREADABLE: { statusCode: 500, summary: 'the config file cannot be read' },
+  CONFIG_YAML_INVALID: { statusCode: 500, summary: 'the config file is not valid YAML' },
+  CONFIG_INVALID: { statusCode: 500, summary: 'a config key has a wrong type or value, or is unknown' },
+  CONFIG_KEY_NOT_SUPPORTED: {
+    statusCode: 500,
+    summary: 'a Trino Gateway config key that trino-gateway-lab does not implement yet',
+  },
+  CONFIG_ENV_UNSET: { statusCode: 500, summary: 'the config references an unset environment variable' },
+
+  // Store (gateway/store/*).
+  DATASTORE_URL_INVALID: { statusCode: 500, summary: 'dataStore.jdbcUrl cannot be parsed' },
+  DATASTORE_NOT_SUPPORTED: {
+    statusCode: 500,
+    summary: 'dataStore.jdbcUrl names a database other than PostgreSQL',
+  },
+  STORE_MIGRATION_FAILED: {
+    statusCode: 500,
+    summary: 'a schema migration failed or was changed after being applied',
+  },
+  EMBEDDED_DATABASE_FAILED: { statusCode: 500, summary: 'the embedded PostgreSQL (PGlite) could not start' },
+  BACKEND_ALREADY_EXISTS: { statusCode: 409, summary: 'a backend with this name exists already' },
+} as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
+
+export type GatewayErrorCode = keyof typeof gatewayErrors
+
+/** Builds the CodedError of a catalog entry, with its status code. */
+export function gatewayError(
+  code: GatewayErrorCode,
+  message: string,
+  details?: Readonly<Record<string, unknown>>,
+): CodedError {
+  return new CodedError(code, message, gatewayErrors[code].statusCode, details)
+}

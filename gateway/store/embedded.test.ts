@@ -1,0 +1,85 @@
+/** The gateway's own embedded PostgreSQL: these run whatever TGL_TEST_DATABASE says. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStore } from './index.ts'
+
+let scratch: string
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'tgl-store-'))
+})
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+describe('embedded store', () => {
+  it('serves a postgres:// URL on loopback that another client can use, and stops serving on close', async () => {
+    const logged: string[] = []
+    const store = await openStore({
+      logger: { info: (_fields, message) => logged.push(message), warn() {}, error() {} },
+    })
+    expect(store.embedded).toBe(true)
+    expect(store.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/)
+    expect(logged).toContain('embedded PostgreSQL (PGlite, in memory) listening')
+
+    const client = new pg.Client({ connectionString: store.url })
+    await client.connect()
+    await client.query(
+      "INSERT INTO gateway_backend (name, routing_group, backend_url, active) VALUES ('from-outside', 'adhoc', 'http://x', true)",
+    )
+    await client.end()
+    expect((await store.backends.get('from-outside'))?.proxyTo).toBe('http://x')
+
+    await store.close()
+    await store.close()
+    const late = new pg.Client({ connectionString: store.url, connectionTimeoutMillis: 5_000 })
+    await expect(late.connect()).rejects.toThrow()
+  })
+
+  it('keeps backends and history across a restart with a data directory', async () => {
+    const dataDir = join(scratch, 'data')
+    const first = await openStore({ dataDir })
+    await first.backends.insert({
+      name: 'persisted',
+      routingGroup: 'adhoc',
+      proxyTo: 'http://trino-a:8080',
+      externalUrl: null,
+      active: true,
+    })
+    await first.history.insert({
+      queryId: '20240101_000000_00001_persi',
+      queryText: 'SELECT 1',
+      created: 1_700_000_000_000,
+      backendUrl: 'http://trino-a:8080',
+      userName: 'alice',
+      source: null,
+      routingGroup: 'adhoc',
+      externalUrl: null,
+    })
+    await first.close()
+
+    const second = await openStore({ dataDir })
+    try {
+      expect((await second.backends.get('persisted'))?.proxyTo).toBe('http://trino-a:8080')
+      expect((await second.history.findByQueryId('20240101_000000_00001_persi'))?.backendUrl).toBe(
+        'http://trino-a:8080',
+      )
+      const history = await second.query<{ version: number }>('SELECT version FROM gateway_schema_history')
+      expect(history).toHaveLength(2)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('refuses a non-PostgreSQL jdbcUrl before starting anything', async () => {
+    await expect(openStore({ dataStore: { jdbcUrl: 'jdbc:mysql://db:3306/gateway' } })).rejects.toMatchObject(
+      {
+        code: 'DATASTORE_NOT_SUPPORTED',
+      },
+    )
+  })
+})

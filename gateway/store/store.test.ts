@@ -1,0 +1,377 @@
+/**
+ * The store against the run's database (TGL_TEST_DATABASE: embedded or a PostgreSQL server); see
+ * test-support/database.ts. Tests share one migrated database and use distinct names.
+ */
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CodedError } from '../../common/errors.ts'
+import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
+import { openStore } from './index.ts'
+import { migrationHistoryTable } from './migrations.ts'
+import type { BackendRecord, GatewayStore, QueryHistoryRecord } from './types.ts'
+
+let database: TestDatabase
+let store: GatewayStore
+
+beforeAll(async () => {
+  database = await openTestDatabase()
+  store = await openStore({ dataStore: database.dataStore })
+})
+
+afterAll(async () => {
+  await store?.close()
+  await database?.close()
+})
+
+function backend(name: string, overrides: Partial<BackendRecord> = {}): BackendRecord {
+  return {
+    name,
+    routingGroup: 'adhoc',
+    proxyTo: `http://${name}.example:8080`,
+    externalUrl: null,
+    active: true,
+    ...overrides,
+  }
+}
+
+function historyRecord(queryId: string, overrides: Partial<QueryHistoryRecord> = {}): QueryHistoryRecord {
+  return {
+    queryId,
+    queryText: 'SELECT 1',
+    created: 1_700_000_000_000,
+    backendUrl: 'http://trino-a:8080',
+    userName: 'alice',
+    source: 'cli',
+    routingGroup: 'adhoc',
+    externalUrl: 'http://trino-a.example',
+    ...overrides,
+  }
+}
+
+/** The columns of a table, as information_schema reports them (name → data type). */
+async function columnsOf(table: string): Promise<Record<string, string>> {
+  const rows = await store.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name`,
+    [table],
+  )
+  return Object.fromEntries(rows.map((row) => [row.column_name, row.data_type]))
+}
+
+describe('store migrations', () => {
+  it('creates Trino Gateway tables with their columns', async () => {
+    expect(await columnsOf('gateway_backend')).toEqual({
+      active: 'boolean',
+      backend_url: 'character varying',
+      external_url: 'character varying',
+      name: 'character varying',
+      routing_group: 'character varying',
+    })
+    expect(await columnsOf('query_history')).toEqual({
+      backend_url: 'character varying',
+      created: 'bigint',
+      external_url: 'character varying',
+      query_id: 'character varying',
+      query_text: 'text',
+      routing_group: 'character varying',
+      source: 'character varying',
+      user_name: 'character varying',
+    })
+    const indexes = await store.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'query_history' AND indexdef LIKE '%(created)%'",
+    )
+    expect(indexes.map((row) => row.indexname)).toEqual(['query_history_created_idx'])
+  })
+
+  it("creates the four tables of Trino's db resource-group manager with Trino's columns", async () => {
+    expect(Object.keys(await columnsOf('resource_groups'))).toEqual(
+      [
+        'environment',
+        'hard_concurrency_limit',
+        'hard_cpu_limit',
+        'hard_physical_data_scan_limit',
+        'jmx_export',
+        'max_queued',
+        'name',
+        'node_group',
+        'parent',
+        'resource_group_id',
+        'scheduling_policy',
+        'scheduling_weight',
+        'soft_concurrency_limit',
+        'soft_cpu_limit',
+        'soft_memory_limit',
+      ].sort(),
+    )
+    expect(Object.keys(await columnsOf('selectors'))).toEqual(
+      [
+        'authenticated_user_regex',
+        'client_tags',
+        'id',
+        'original_user_regex',
+        'priority',
+        'query_text_regex',
+        'query_type',
+        'resource_group_id',
+        'selector_resource_estimate',
+        'source_regex',
+        'user_group_regex',
+        'user_regex',
+      ].sort(),
+    )
+    expect(await columnsOf('resource_groups_global_properties')).toEqual({
+      name: 'character varying',
+      value: 'character varying',
+    })
+    expect(Object.keys(await columnsOf('exact_match_source_selectors'))).toEqual(
+      ['environment', 'id', 'query_type', 'resource_group_id', 'source', 'update_time'].sort(),
+    )
+  })
+
+  it('lets selectors follow their resource group, as a Trino coordinator reads them', async () => {
+    const [root] = await store.query<{ resource_group_id: string }>(
+      `INSERT INTO resource_groups (name, soft_memory_limit, max_queued, hard_concurrency_limit, scheduling_policy, environment)
+       VALUES ('migration_probe', '100%', 100, 50, 'weighted_fair', 'test') RETURNING resource_group_id`,
+    )
+    await store.query(
+      `INSERT INTO selectors (resource_group_id, priority, user_regex, client_tags) VALUES ($1, 100, '.*', '["hipri"]')`,
+      [root?.resource_group_id],
+    )
+    await store.query('DELETE FROM resource_groups WHERE resource_group_id = $1', [root?.resource_group_id])
+    expect(
+      await store.query('SELECT * FROM selectors WHERE resource_group_id = $1', [root?.resource_group_id]),
+    ).toEqual([])
+    await expect(
+      store.query(
+        "INSERT INTO resource_groups_global_properties (name, value) VALUES ('not_a_property', '1h')",
+      ),
+    ).rejects.toThrow(/check constraint/)
+  })
+
+  it('applies nothing the second time and records each version once', async () => {
+    const again = await openStore({ dataStore: database.dataStore })
+    await again.close()
+    const history = await store.query<{ version: number }>(
+      `SELECT version FROM ${migrationHistoryTable} ORDER BY version`,
+    )
+    expect(history.map((row) => row.version)).toEqual([1, 2])
+  })
+
+  it('applies each migration once when two gateways start on one fresh database at once', async () => {
+    const fresh = await openTestDatabase()
+    try {
+      const stores = await Promise.all([
+        openStore({ dataStore: fresh.dataStore }),
+        openStore({ dataStore: fresh.dataStore }),
+        openStore({ dataStore: fresh.dataStore }),
+      ])
+      const history = await stores[0].query<{ version: number }>(
+        `SELECT version FROM ${migrationHistoryTable} ORDER BY version`,
+      )
+      expect(history.map((row) => row.version)).toEqual([1, 2])
+      await stores[1].backends.insert(backend('concurrent'))
+      expect(await stores[2].backends.get('concurrent')).toEqual(backend('concurrent'))
+      await Promise.all(stores.map((each) => each.close()))
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('refuses to start when an applied migration file was changed', async () => {
+    const fresh = await openTestDatabase()
+    try {
+      const first = await openStore({ dataStore: fresh.dataStore })
+      await first.query(`UPDATE ${migrationHistoryTable} SET checksum = 'edited' WHERE version = 1`)
+      await first.close()
+      const opening = openStore({ dataStore: fresh.dataStore })
+      await expect(opening).rejects.toBeInstanceOf(CodedError)
+      await expect(opening).rejects.toMatchObject({
+        code: 'STORE_MIGRATION_FAILED',
+        message: expect.stringMatching(/V1__.*was changed after it was applied/),
+      })
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('creates no tables when runMigrationsEnabled is false', async () => {
+    const fresh = await openTestDatabase()
+    try {
+      const bare = await openStore({ dataStore: { ...fresh.dataStore, runMigrationsEnabled: false } })
+      const tables = await bare.query(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = 'gateway_backend'",
+      )
+      await bare.close()
+      expect(tables).toEqual([])
+    } finally {
+      await fresh.close()
+    }
+  })
+})
+
+describe('backend store', () => {
+  it('inserts, reads, lists by name and refuses a duplicate name', async () => {
+    await store.backends.insert(backend('crud-b'))
+    await store.backends.insert(backend('crud-a', { routingGroup: 'etl', externalUrl: 'https://a.example' }))
+    expect(await store.backends.get('crud-a')).toEqual(
+      backend('crud-a', { routingGroup: 'etl', externalUrl: 'https://a.example' }),
+    )
+    expect(await store.backends.get('crud-missing')).toBeUndefined()
+    const names = (await store.backends.list())
+      .map((row) => row.name)
+      .filter((name) => name.startsWith('crud-'))
+    expect(names).toEqual(['crud-a', 'crud-b'])
+    await expect(store.backends.insert(backend('crud-a'))).rejects.toMatchObject({
+      code: 'BACKEND_ALREADY_EXISTS',
+      statusCode: 409,
+    })
+  })
+
+  it('upserts, returning the row it replaced', async () => {
+    expect(await store.backends.upsert(backend('upsert-1'))).toBeUndefined()
+    const replaced = await store.backends.upsert(backend('upsert-1', { routingGroup: 'etl', active: false }))
+    expect(replaced).toEqual(backend('upsert-1'))
+    expect(await store.backends.get('upsert-1')).toEqual(
+      backend('upsert-1', { routingGroup: 'etl', active: false }),
+    )
+  })
+
+  it('activates and deactivates, and says false for an unknown name', async () => {
+    await store.backends.insert(backend('toggle'))
+    expect(await store.backends.setActive('toggle', false)).toBe(true)
+    expect((await store.backends.get('toggle'))?.active).toBe(false)
+    expect(await store.backends.setActive('toggle', true)).toBe(true)
+    expect((await store.backends.get('toggle'))?.active).toBe(true)
+    expect(await store.backends.setActive('toggle-missing', true)).toBe(false)
+  })
+
+  it('deletes, returning the removed row or undefined', async () => {
+    await store.backends.insert(backend('gone'))
+    expect(await store.backends.delete('gone')).toEqual(backend('gone'))
+    expect(await store.backends.delete('gone')).toBeUndefined()
+    expect(await store.backends.get('gone')).toBeUndefined()
+  })
+
+  it.each([
+    ['http://slash.example:8080/', 'http://slash.example:8080'],
+    ['http://slash.example:8080//', 'http://slash.example:8080/'],
+    ['http://slash.example:8080/path/', 'http://slash.example:8080/path'],
+  ])('stores proxyTo and externalUrl %s as %s (one trailing slash stripped)', async (given, stored) => {
+    const name = `slash-${given.length}`
+    await store.backends.upsert(backend(name, { proxyTo: given, externalUrl: given }))
+    expect(await store.backends.get(name)).toMatchObject({ proxyTo: stored, externalUrl: stored })
+  })
+})
+
+describe('query history store', () => {
+  it('finds a row through another connection as soon as insert resolves', async () => {
+    await store.history.insert(
+      historyRecord('20240101_000000_00001_durab', { backendUrl: 'http://trino-a:8080/' }),
+    )
+    const other = new pg.Client({ connectionString: database.url })
+    await other.connect()
+    try {
+      const result = await other.query('SELECT backend_url FROM query_history WHERE query_id = $1', [
+        '20240101_000000_00001_durab',
+      ])
+      expect(result.rows).toEqual([{ backend_url: 'http://trino-a:8080' }])
+    } finally {
+      await other.end()
+    }
+    expect(await store.history.findByQueryId('20240101_000000_00001_durab')).toEqual(
+      historyRecord('20240101_000000_00001_durab'),
+    )
+    expect(await store.history.findByQueryId('20240101_000000_00001_nope')).toBeUndefined()
+  })
+
+  it('keeps the first row when a query id is inserted again', async () => {
+    await store.history.insert(historyRecord('20240101_000000_00002_twice'))
+    await store.history.insert(
+      historyRecord('20240101_000000_00002_twice', { backendUrl: 'http://trino-b:8080' }),
+    )
+    expect((await store.history.findByQueryId('20240101_000000_00002_twice'))?.backendUrl).toBe(
+      'http://trino-a:8080',
+    )
+  })
+
+  it('stores a query text of any length', async () => {
+    const queryText = `SELECT '${'x'.repeat(100_000)}'`
+    await store.history.insert(historyRecord('20240101_000000_00003_longq', { queryText }))
+    expect((await store.history.findByQueryId('20240101_000000_00003_longq'))?.queryText).toBe(queryText)
+  })
+
+  describe('search', () => {
+    const source = 'search-test'
+    beforeAll(async () => {
+      for (let index = 0; index < 12; index++) {
+        await store.history.insert(
+          historyRecord(`20240202_000000_${String(index).padStart(5, '0')}_srch`, {
+            created: 1_800_000_000_000 + index * 1000,
+            source,
+            userName: index % 3 === 0 ? 'bob' : 'carol',
+            externalUrl: index % 2 === 0 ? 'http://even.example' : 'http://odd.example',
+          }),
+        )
+      }
+    })
+
+    const idOf = (index: number) => `20240202_000000_${String(index).padStart(5, '0')}_srch`
+
+    it.each([
+      ['newest first, page 1 of size 5', { page: 1, size: 5 }, 12, [11, 10, 9, 8, 7]],
+      ['page 3 holds the remainder', { page: 3, size: 5 }, 12, [1, 0]],
+      ['a page below 1 is page 1', { page: 0, size: 2 }, 12, [11, 10]],
+      ['a negative page is page 1', { page: -4, size: 2 }, 12, [11, 10]],
+      ['filters by user', { page: 1, size: 10, user: 'bob' }, 4, [9, 6, 3, 0]],
+      ['filters by external URL', { page: 1, size: 3, externalUrl: 'http://odd.example' }, 6, [11, 9, 7]],
+      ['combines filters', { page: 1, size: 10, user: 'bob', externalUrl: 'http://even.example' }, 2, [6, 0]],
+      ['an empty string is no filter', { page: 1, size: 2, user: '', externalUrl: '' }, 12, [11, 10]],
+      ['filters by query id', { page: 1, size: 10, queryId: idOf(4) }, 1, [4]],
+      ['a page past the end is empty', { page: 9, size: 5 }, 12, []],
+    ])('%s', async (_name, filter, total, indexes) => {
+      const result = await store.history.search({ source, ...filter })
+      expect(result.total).toBe(total)
+      expect(result.rows.map((row) => row.queryId)).toEqual(indexes.map(idOf))
+    })
+  })
+
+  it('deletes the rows created before a time and counts them (retention)', async () => {
+    const base = 1_000_000_000_000
+    await store.history.insert(historyRecord('20240303_000000_00001_old', { created: base - 1 }))
+    await store.history.insert(historyRecord('20240303_000000_00002_edge', { created: base }))
+    expect(await store.history.deleteCreatedBefore(base)).toBe(1)
+    expect(await store.history.findByQueryId('20240303_000000_00001_old')).toBeUndefined()
+    expect(await store.history.findByQueryId('20240303_000000_00002_edge')).toBeDefined()
+    expect(await store.history.deleteCreatedBefore(base)).toBe(0)
+  })
+})
+
+describe('store transactions and raw queries', () => {
+  it('commits the work of a transaction', async () => {
+    await store.transaction(async (query) => {
+      await query(
+        "INSERT INTO resource_groups_global_properties (name, value) VALUES ('cpu_quota_period', '1h')",
+      )
+      await query("UPDATE resource_groups_global_properties SET value = '2h' WHERE name = 'cpu_quota_period'")
+    })
+    expect(
+      await store.query(
+        "SELECT value FROM resource_groups_global_properties WHERE name = 'cpu_quota_period'",
+      ),
+    ).toEqual([{ value: '2h' }])
+  })
+
+  it('rolls the whole transaction back when the work throws', async () => {
+    await expect(
+      store.transaction(async (query) => {
+        await query(
+          "INSERT INTO gateway_backend (name, routing_group, backend_url, active) VALUES ('tx-half', 'adhoc', 'http://x', true)",
+        )
+        throw new Error('halfway')
+      }),
+    ).rejects.toThrow('halfway')
+    expect(await store.backends.get('tx-half')).toBeUndefined()
+    // The pool is still usable afterwards.
+    expect(await store.query('SELECT 1 AS one')).toEqual([{ one: 1 }])
+  })
+})
