@@ -28,6 +28,42 @@ export const gatewayErrors = {
   },
   EMBEDDED_DATABASE_FAILED: { statusCode: 500, summary: 'the embedded PostgreSQL (PGlite) could not start' },
   BACKEND_ALREADY_EXISTS: { statusCode: 409, summary: 'a backend with this name exists already' },
+
+  // Data plane (gateway/proxy/*): the body of each is `{code, message, details?}` as JSON.
+  PROXY_METHOD_NOT_ALLOWED: {
+    statusCode: 405,
+    summary: 'a proxied path was called with a method other than GET, POST, PUT, DELETE or HEAD',
+  },
+  NO_ROUTABLE_BACKEND: {
+    statusCode: 503,
+    summary: 'neither the selected routing group nor the default group has an active HEALTHY backend',
+  },
+  QUERY_NOT_FOUND: {
+    statusCode: 404,
+    summary: 'a follow-up names a query id that no cache, query_history row or backend probe knows',
+  },
+  ROUTING_SELECTOR_FAILED: {
+    statusCode: 500,
+    summary: 'the routing-group selector (rules, external service) failed',
+  },
+  BACKEND_UNREACHABLE: { statusCode: 502, summary: 'the chosen backend refused or dropped the connection' },
+  BACKEND_TIMEOUT: {
+    statusCode: 504,
+    summary: 'the chosen backend did not answer within routing.asyncTimeout',
+  },
+  QUERY_HISTORY_WRITE_FAILED: {
+    statusCode: 503,
+    summary:
+      'the query id could not be recorded durably, so follow-ups could not be routed; the query was cancelled',
+  },
+
+  // Admin API (gateway/api/*).
+  REQUEST_BODY_INVALID: { statusCode: 400, summary: 'an admin API body is malformed or fails validation' },
+  BACKEND_NOT_FOUND: { statusCode: 404, summary: 'no backend has this name' },
+  ENTITY_TYPE_INVALID: {
+    statusCode: 400,
+    summary: '/entity was called without entityType or with one other than GATEWAY_BACKEND',
+  },
 } as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
 
 export type GatewayErrorCode = keyof typeof gatewayErrors
