@@ -1,0 +1,440 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests write ${ENV:NAME} references as plain text on purpose
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CodedError } from '../common/errors.ts'
+import {
+  type GatewayConfig,
+  keysNotYetSupported,
+  loadGatewayConfig,
+  monitorTypesNotYetSupported,
+  parseConfigText,
+  parseGatewayConfig,
+  substituteEnvironment,
+} from './config.ts'
+
+let scratch: string
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'tgl-config-'))
+})
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+function refusal(work: () => unknown): CodedError {
+  try {
+    work()
+  } catch (error) {
+    if (error instanceof CodedError) return error
+    throw error
+  }
+  throw new Error('expected a CodedError, but nothing was thrown')
+}
+
+const defaults: Omit<GatewayConfig, 'source'> = {
+  serverConfig: { httpPort: 8080, nodeEnvironment: undefined },
+  dataStore: {
+    jdbcUrl: undefined,
+    user: undefined,
+    password: undefined,
+    driver: undefined,
+    queryHistoryEnabled: true,
+    queryHistoryHoursRetention: 4,
+    runMigrationsEnabled: true,
+  },
+  routing: {
+    defaultRoutingGroup: 'adhoc',
+    asyncTimeoutMs: 120_000,
+    forwardedHeadersEnabled: true,
+    rewriteNextUri: true,
+  },
+  monitor: { taskDelayMs: 60_000, retries: 0 },
+  clusterStatsConfiguration: { monitorType: 'INFO_API' },
+  extraWhitelistPaths: [],
+  statementPaths: ['/v1/statement'],
+}
+
+describe('parseGatewayConfig defaults', () => {
+  it.each([
+    ['an empty document', null],
+    ['an empty mapping', {}],
+    [
+      'empty sections',
+      { serverConfig: {}, dataStore: {}, routing: {}, monitor: {}, clusterStatsConfiguration: {} },
+    ],
+  ])('applies Trino Gateway defaults to %s', (_name, raw) => {
+    expect(parseGatewayConfig(raw, 'test.yaml')).toEqual({ source: 'test.yaml', ...defaults })
+  })
+})
+
+describe('parseGatewayConfig values', () => {
+  it.each([
+    [
+      'port 0 means an ephemeral port',
+      { serverConfig: { 'http-server.http.port': 0 } },
+      (c: GatewayConfig) => c.serverConfig.httpPort,
+      0,
+    ],
+    [
+      'a port given as text',
+      { serverConfig: { 'http-server.http.port': '9090' } },
+      (c: GatewayConfig) => c.serverConfig.httpPort,
+      9090,
+    ],
+    [
+      'node.environment',
+      { serverConfig: { 'node.environment': 'test' } },
+      (c: GatewayConfig) => c.serverConfig.nodeEnvironment,
+      'test',
+    ],
+    [
+      'a sub-second monitor delay',
+      { monitor: { taskDelay: '250ms' } },
+      (c: GatewayConfig) => c.monitor.taskDelayMs,
+      250,
+    ],
+    [
+      'a fractional duration',
+      { routing: { asyncTimeout: '1.5s' } },
+      (c: GatewayConfig) => c.routing.asyncTimeoutMs,
+      1500,
+    ],
+    [
+      'booleans given as text',
+      { dataStore: { queryHistoryEnabled: 'false' } },
+      (c: GatewayConfig) => c.dataStore.queryHistoryEnabled,
+      false,
+    ],
+    [
+      'the NOOP monitor',
+      { clusterStatsConfiguration: { monitorType: 'NOOP' } },
+      (c: GatewayConfig) => c.clusterStatsConfiguration.monitorType,
+      'NOOP',
+    ],
+    [
+      'driver is accepted',
+      { dataStore: { driver: 'org.postgresql.Driver' } },
+      (c: GatewayConfig) => c.dataStore.driver,
+      'org.postgresql.Driver',
+    ],
+    [
+      'statement paths lose trailing slashes and follow the default',
+      { additionalStatementPaths: ['/custom/statement/', '/v2/statement'] },
+      (c: GatewayConfig) => c.statementPaths,
+      ['/v1/statement', '/custom/statement', '/v2/statement'],
+    ],
+    [
+      'extra whitelist regexes are kept as written',
+      { extraWhitelistPaths: ['/api/v[1-9]/.*'] },
+      (c: GatewayConfig) => c.extraWhitelistPaths,
+      ['/api/v[1-9]/.*'],
+    ],
+  ])('reads %s', (_name, raw, pick, expected) => {
+    expect(pick(parseGatewayConfig(raw, 'test.yaml'))).toEqual(expected)
+  })
+})
+
+describe('parseGatewayConfig refusals', () => {
+  it.each([
+    // [name, raw, code, message fragments]
+    [
+      'an unknown top-level key',
+      { routingGroups: {} },
+      'CONFIG_INVALID',
+      ['routingGroups: unknown key; expected one of serverConfig'],
+    ],
+    [
+      'an unknown nested key',
+      { routing: { defaultGroup: 'x' } },
+      'CONFIG_INVALID',
+      ['routing.defaultGroup: unknown key', '(got "x")'],
+    ],
+    [
+      'a renamed key',
+      { routing: { addXForwardedHeaders: false } },
+      'CONFIG_INVALID',
+      ['routing.addXForwardedHeaders', 'renamed to routing.forwardedHeadersEnabled'],
+    ],
+    [
+      'a port out of range',
+      { serverConfig: { 'http-server.http.port': 70000 } },
+      'CONFIG_INVALID',
+      ['serverConfig.http-server.http.port: expected an integer from 0 to 65535 (got 70000)'],
+    ],
+    [
+      'a port that is not a number',
+      { serverConfig: { 'http-server.http.port': 'eighty' } },
+      'CONFIG_INVALID',
+      ['expected an integer from 0 to 65535 (got "eighty")'],
+    ],
+    [
+      'an invalid node.environment',
+      { serverConfig: { 'node.environment': 'Prod-1' } },
+      'CONFIG_INVALID',
+      ['serverConfig.node.environment', 'Airlift rule', '(got "Prod-1")'],
+    ],
+    [
+      'a duration without a unit',
+      { routing: { asyncTimeout: 30 } },
+      'CONFIG_INVALID',
+      ['routing.asyncTimeout: expected an Airlift duration', '(got 30)'],
+    ],
+    [
+      'a duration with a bad unit',
+      { monitor: { taskDelay: '1 minute' } },
+      'CONFIG_INVALID',
+      ['monitor.taskDelay: expected an Airlift duration', '(got "1 minute")'],
+    ],
+    [
+      'a monitor delay below the floor',
+      { monitor: { taskDelay: '1ms' } },
+      'CONFIG_INVALID',
+      ['monitor.taskDelay: expected a duration of at least 10ms'],
+    ],
+    [
+      'negative retries',
+      { monitor: { retries: -1 } },
+      'CONFIG_INVALID',
+      ['monitor.retries: expected an integer from 0 to 100 (got -1)'],
+    ],
+    [
+      'a boolean that is not one',
+      { routing: { forwardedHeadersEnabled: 'yes' } },
+      'CONFIG_INVALID',
+      ['routing.forwardedHeadersEnabled: expected true or false (got "yes")'],
+    ],
+    [
+      'a retention of zero hours',
+      { dataStore: { queryHistoryHoursRetention: 0 } },
+      'CONFIG_INVALID',
+      ['dataStore.queryHistoryHoursRetention: expected an integer from 1'],
+    ],
+    [
+      'an empty default routing group',
+      { routing: { defaultRoutingGroup: '' } },
+      'CONFIG_INVALID',
+      ['routing.defaultRoutingGroup: expected a non-empty string'],
+    ],
+    [
+      'an unknown monitor type',
+      { clusterStatsConfiguration: { monitorType: 'PING' } },
+      'CONFIG_INVALID',
+      ['clusterStatsConfiguration.monitorType: expected INFO_API or NOOP (got "PING")'],
+    ],
+    [
+      'a section that is not a mapping',
+      { routing: 'adhoc' },
+      'CONFIG_INVALID',
+      ['routing:', '(got "adhoc")'],
+    ],
+    [
+      'a whitelist that is not a list',
+      { extraWhitelistPaths: '/metrics' },
+      'CONFIG_INVALID',
+      ['extraWhitelistPaths: expected a list of regular expressions'],
+    ],
+    [
+      'an invalid whitelist regex',
+      { extraWhitelistPaths: ['/ok/.*', '/api/(v1'] },
+      'CONFIG_INVALID',
+      ['extraWhitelistPaths.1: invalid regex pattern', '(got "/api/(v1")'],
+    ],
+    [
+      'a relative statement path',
+      { additionalStatementPaths: ['custom/statement'] },
+      'CONFIG_INVALID',
+      ['additionalStatementPaths.0: Statement paths must be absolute'],
+    ],
+    [
+      'a statement path under the default',
+      { additionalStatementPaths: ['/v1/statement/batch'] },
+      'CONFIG_INVALID',
+      [
+        'additionalStatementPaths.0: Statement paths cannot be prefixes of other statement paths (clashes with /v1/statement)',
+      ],
+    ],
+    [
+      'statement paths that prefix each other',
+      { additionalStatementPaths: ['/a', '/a/b'] },
+      'CONFIG_INVALID',
+      [
+        'additionalStatementPaths.0: Statement paths cannot be prefixes',
+        'additionalStatementPaths.1: Statement paths cannot be prefixes',
+      ],
+    ],
+    ['a document that is a list', ['serverConfig'], 'CONFIG_INVALID', ['the config must be a mapping']],
+    [
+      'an Airlift property we do not implement',
+      { serverConfig: { 'http-server.process-forwarded': 'true' } },
+      'CONFIG_KEY_NOT_SUPPORTED',
+      [
+        'serverConfig.http-server.process-forwarded: an Airlift property not yet supported by trino-gateway-lab',
+      ],
+    ],
+    [
+      'a monitor type we do not implement',
+      { clusterStatsConfiguration: { monitorType: 'JMX' } },
+      'CONFIG_KEY_NOT_SUPPORTED',
+      ['clusterStatsConfiguration.monitorType: JMX is a Trino Gateway monitor type not yet supported'],
+    ],
+  ])('refuses %s', (_name, raw, code, fragments) => {
+    const error = refusal(() => parseGatewayConfig(raw, 'gateway.yaml'))
+    expect(error.code).toBe(code)
+    expect(error.message).toMatch(/^gateway\.yaml: /)
+    for (const fragment of fragments) expect(error.message).toContain(fragment)
+  })
+
+  it.each(keysNotYetSupported)('refuses the Trino Gateway key %s by name as not yet supported', (key) => {
+    const [section, child] = key.split('.') as [string, string | undefined]
+    const raw = child === undefined ? { [section]: {} } : { [section]: { [child]: 'x' } }
+    const error = refusal(() => parseGatewayConfig(raw, 'gateway.yaml'))
+    expect(error.code).toBe('CONFIG_KEY_NOT_SUPPORTED')
+    expect(error.message).toContain(`${key}: a Trino Gateway key not yet supported by trino-gateway-lab`)
+  })
+
+  it.each(monitorTypesNotYetSupported)(
+    'refuses monitor type %s by name as not yet supported',
+    (monitorType) => {
+      const error = refusal(() =>
+        parseGatewayConfig({ clusterStatsConfiguration: { monitorType } }, 'g.yaml'),
+      )
+      expect(error.code).toBe('CONFIG_KEY_NOT_SUPPORTED')
+      expect(error.message).toContain(`${monitorType} is a Trino Gateway monitor type not yet supported`)
+    },
+  )
+
+  it('names every problem of a config at once', () => {
+    const error = refusal(() =>
+      parseGatewayConfig(
+        { routing: { asyncTimeout: 'soon' }, monitor: { retries: 'x' }, extra: 1 },
+        'g.yaml',
+      ),
+    )
+    expect(error.details?.problems).toHaveLength(3)
+  })
+})
+
+describe('substituteEnvironment', () => {
+  it('replaces ${ENV:NAME} references, Trino Gateway style', () => {
+    const text = 'jdbcUrl: ${ENV:DB_URL}\npassword: "${ENV:DB-PASSWORD}"\nkeep: ${ENV:1X} ${env:lower}'
+    expect(
+      substituteEnvironment(text, { DB_URL: 'jdbc:postgresql://h/db', 'DB-PASSWORD': 'p' }, 'g.yaml'),
+    ).toBe('jdbcUrl: jdbc:postgresql://h/db\npassword: "p"\nkeep: ${ENV:1X} ${env:lower}')
+  })
+
+  it("fails on an unset variable with Trino Gateway's message and the line", () => {
+    const error = refusal(() => substituteEnvironment('a: 1\nb: ${ENV:MISSING_VAR}\n', {}, 'g.yaml'))
+    expect(error.code).toBe('CONFIG_ENV_UNSET')
+    expect(error.message).toBe(
+      "Configuration references unset environment variable 'MISSING_VAR' (g.yaml, line 2)",
+    )
+  })
+
+  it('substitutes any value verbatim and leaves text without references unchanged', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (value, text) => {
+        fc.pre(!text.includes('${ENV:'))
+        expect(substituteEnvironment(text, {}, 'g.yaml')).toBe(text)
+        expect(substituteEnvironment(`${text}\${ENV:V}${text}`, { V: value }, 'g.yaml')).toBe(
+          `${text}${value}${text}`,
+        )
+      }),
+    )
+  })
+})
+
+describe('parseConfigText', () => {
+  it.each([
+    ['a duplicate key', 'routing: {}\nrouting: {}\n', /Map keys must be unique at line 2/],
+    ['an unclosed list', 'extraWhitelistPaths: [/a\n', /at line 2, column 1/],
+  ])('refuses YAML with %s, naming the line', (_name, text, message) => {
+    const error = refusal(() => parseConfigText(text, 'g.yaml'))
+    expect(error.code).toBe('CONFIG_YAML_INVALID')
+    expect(error.message).toMatch(message)
+  })
+})
+
+describe('loadGatewayConfig', () => {
+  it('reads a full Trino Gateway config file with environment references', async () => {
+    const path = join(scratch, 'full.yaml')
+    await writeFile(
+      path,
+      [
+        'serverConfig:',
+        '  node.environment: test',
+        '  http-server.http.port: ${ENV:GATEWAY_PORT}',
+        'dataStore:',
+        '  jdbcUrl: jdbc:postgresql://127.0.0.1:5432/gateway',
+        '  user: postgres',
+        '  password: ${ENV:DB_PASSWORD}',
+        '  driver: org.postgresql.Driver',
+        '  queryHistoryEnabled: true',
+        '  queryHistoryHoursRetention: 24',
+        '  runMigrationsEnabled: true',
+        'routing:',
+        '  defaultRoutingGroup: test-group',
+        '  asyncTimeout: 30s',
+        '  forwardedHeadersEnabled: false',
+        '  rewriteNextUri: false',
+        'monitor:',
+        '  taskDelay: 500ms',
+        '  retries: 2',
+        'clusterStatsConfiguration:',
+        '  monitorType: NOOP',
+        'extraWhitelistPaths:',
+        "  - '/api/v1/custom/.*'",
+        '  - /metrics',
+        'additionalStatementPaths:',
+        '  - /custom/v1/statement',
+        '',
+      ].join('\n'),
+    )
+    const config = await loadGatewayConfig(path, { GATEWAY_PORT: '0', DB_PASSWORD: 's3cret' })
+    expect(config).toEqual({
+      source: path,
+      serverConfig: { httpPort: 0, nodeEnvironment: 'test' },
+      dataStore: {
+        jdbcUrl: 'jdbc:postgresql://127.0.0.1:5432/gateway',
+        user: 'postgres',
+        password: 's3cret',
+        driver: 'org.postgresql.Driver',
+        queryHistoryEnabled: true,
+        queryHistoryHoursRetention: 24,
+        runMigrationsEnabled: true,
+      },
+      routing: {
+        defaultRoutingGroup: 'test-group',
+        asyncTimeoutMs: 30_000,
+        forwardedHeadersEnabled: false,
+        rewriteNextUri: false,
+      },
+      monitor: { taskDelayMs: 500, retries: 2 },
+      clusterStatsConfiguration: { monitorType: 'NOOP' },
+      extraWhitelistPaths: ['/api/v1/custom/.*', '/metrics'],
+      statementPaths: ['/v1/statement', '/custom/v1/statement'],
+    })
+  })
+
+  it('refuses a file that cannot be read, naming the path', async () => {
+    const path = join(scratch, 'missing.yaml')
+    await expect(loadGatewayConfig(path, {})).rejects.toMatchObject({
+      code: 'CONFIG_FILE_UNREADABLE',
+      message: expect.stringContaining(path),
+    })
+  })
+
+  it('parses every YAML example of docs/configuration.md', async () => {
+    const doc = await readFile(new URL('../docs/configuration.md', import.meta.url), 'utf8')
+    const examples = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] as string)
+    expect(examples.length).toBeGreaterThan(0)
+    for (const [index, example] of examples.entries()) {
+      const source = `docs/configuration.md example ${index + 1}`
+      const text = substituteEnvironment(example, { GATEWAY_DB_PASSWORD: 'secret' }, source)
+      expect(() => parseGatewayConfig(parseConfigText(text, source), source)).not.toThrow()
+    }
+  })
+})

@@ -1,0 +1,404 @@
+/**
+ * Reads Trino Gateway's `config.yaml` (trino-gateway.md section 2) into a normalized, typed
+ * `GatewayConfig`: defaults applied, durations in milliseconds.
+ *
+ * Three kinds of refusal, each a CodedError from gateway/errors.ts naming the key path:
+ * - a Trino Gateway key this project does not implement yet: CONFIG_KEY_NOT_SUPPORTED, never
+ *   silently ignored;
+ * - an unknown key, a wrong type or a bad value: CONFIG_INVALID, with the value and the expected form;
+ * - `${ENV:NAME}` naming an unset variable: CONFIG_ENV_UNSET.
+ *
+ * Adding a section: give it a schema in `sectionSchemas` (output = its normalized shape) and take
+ * its name out of `keysNotYetSupported`.
+ */
+import { readFile } from 'node:fs/promises'
+import { parseDocument } from 'yaml'
+import { z } from 'zod'
+import { isDuration, parseDurationMs } from '../common/duration.ts'
+import { describeIssues } from '../common/errors.ts'
+import { gatewayError } from './errors.ts'
+
+/** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
+export const defaultStatementPath = '/v1/statement'
+/** The health monitor never runs more often than this, whatever `monitor.taskDelay` says. */
+export const monitorTaskDelayMsMin = 10
+/** Retries of one health probe at most (`monitor.retries`). */
+export const monitorRetriesMax = 100
+
+/** Trino Gateway keys refused by name until this project implements them (`a.b` = key b of a). */
+export const keysNotYetSupported: readonly string[] = [
+  'routingRules',
+  'requestAnalyzerConfig',
+  'modules',
+  'managedApps',
+  'backendState',
+  'includeClusterHostInResponse',
+  'proxyResponseConfiguration',
+  'gatewayCookieConfiguration',
+  'oauth2GatewayCookieConfiguration',
+  'databaseCache',
+  'uiConfiguration',
+  'authentication',
+  'authorization',
+  'presetUsers',
+  'pagePermissions',
+  'monitor.queryTimeout',
+  'monitor.explicitPrepare',
+  'monitor.metricsEndpoint',
+  'monitor.runningQueriesMetricName',
+  'monitor.queuedQueriesMetricName',
+  'monitor.metricMinimumValues',
+  'monitor.metricMaximumValues',
+  'monitor.clusterMetricsRegistryRefreshPeriod',
+]
+
+/** Trino Gateway's monitor types this project does not implement yet. */
+export const monitorTypesNotYetSupported: readonly string[] = ['UI_API', 'JDBC', 'JMX', 'METRICS']
+
+/** Airlift properties of `serverConfig` this project reads; every other one is refused by name. */
+export const supportedServerConfigKeys: readonly string[] = ['http-server.http.port', 'node.environment']
+
+/** Keys Trino Gateway renamed or dropped: refused with a pointer to the current name. */
+const formerKeys: Readonly<Record<string, string>> = {
+  'routing.addXForwardedHeaders': 'renamed to routing.forwardedHeadersEnabled in Trino Gateway 19',
+  'monitor.taskDelaySeconds': 'replaced by monitor.taskDelay (a duration such as 1m) in Trino Gateway 16',
+  'monitor.connectTimeoutSeconds':
+    'no longer exists in Trino Gateway; its HTTP client settings live in serverConfig',
+  'monitor.requestTimeoutSeconds':
+    'no longer exists in Trino Gateway; its HTTP client settings live in serverConfig',
+  'monitor.idleTimeoutSeconds':
+    'no longer exists in Trino Gateway; its HTTP client settings live in serverConfig',
+}
+
+const durationExpected =
+  'expected an Airlift duration: a number and a unit (ns, us, ms, s, m, h, d), e.g. 500ms or 1m'
+
+/** Jackson turns "true" and "42" into a boolean and an int; so do we (`${ENV:X}` values are text). */
+function booleanKey() {
+  return z.preprocess(
+    (value) => (value === 'true' ? true : value === 'false' ? false : value),
+    z.boolean({ error: 'expected true or false' }),
+  )
+}
+
+function integerKey(min: number, max: number) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
+    z
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int({ error: `expected an integer from ${min} to ${max}` })
+      .min(min, { error: `expected an integer from ${min} to ${max}` })
+      .max(max, { error: `expected an integer from ${min} to ${max}` }),
+  )
+}
+
+function durationMsKey(minMs: number) {
+  return z
+    .string({ error: durationExpected })
+    .refine(isDuration, { error: durationExpected })
+    .transform(parseDurationMs)
+    .refine((ms) => ms >= minMs, { error: `expected a duration of at least ${minMs}ms` })
+}
+
+const nonEmptyString = z
+  .string({ error: 'expected a non-empty string' })
+  .min(1, { error: 'expected a non-empty string' })
+const optionalString = z.string({ error: 'expected a string' }).optional()
+
+const serverConfigSchema = z
+  .strictObject({
+    'http-server.http.port': integerKey(0, 65_535).default(8080),
+    'node.environment': z
+      .string({ error: 'expected a string' })
+      .regex(/^[a-z0-9][_a-z0-9]*$/, {
+        error:
+          'expected lower-case letters, digits and underscores, starting with a letter or digit (Airlift rule)',
+      })
+      .optional(),
+  })
+  .transform((section) => ({
+    /** 0 asks the system for an ephemeral port. */
+    httpPort: section['http-server.http.port'],
+    nodeEnvironment: section['node.environment'],
+  }))
+
+const dataStoreSchema = z.strictObject({
+  /** Absent: the embedded PostgreSQL. */
+  jdbcUrl: nonEmptyString.optional(),
+  user: optionalString,
+  password: optionalString,
+  /** Accepted and ignored, as Trino Gateway does (the URL picks the driver). */
+  driver: optionalString,
+  queryHistoryEnabled: booleanKey().default(true),
+  queryHistoryHoursRetention: integerKey(1, 24 * 365 * 10).default(4),
+  runMigrationsEnabled: booleanKey().default(true),
+})
+
+const routingSchema = z
+  .strictObject({
+    defaultRoutingGroup: nonEmptyString.default('adhoc'),
+    asyncTimeout: durationMsKey(1).prefault('2m'),
+    forwardedHeadersEnabled: booleanKey().default(true),
+    /** Our extension: rewrite `nextUri` / `infoUri` that point at the backend to the gateway. */
+    rewriteNextUri: booleanKey().default(true),
+  })
+  .transform(({ asyncTimeout, ...rest }) => ({ ...rest, asyncTimeoutMs: asyncTimeout }))
+
+const monitorSchema = z
+  .strictObject({
+    taskDelay: durationMsKey(monitorTaskDelayMsMin).prefault('1m'),
+    retries: integerKey(0, monitorRetriesMax).default(0),
+  })
+  .transform(({ taskDelay, retries }) => ({ taskDelayMs: taskDelay, retries }))
+
+const clusterStatsConfigurationSchema = z.strictObject({
+  monitorType: z.enum(['INFO_API', 'NOOP'], { error: 'expected INFO_API or NOOP' }).default('INFO_API'),
+})
+
+const extraWhitelistPathsSchema = z
+  .array(z.string({ error: 'expected a regular expression (string)' }), {
+    error: 'expected a list of regular expressions',
+  })
+  .superRefine((patterns, context) => {
+    patterns.forEach((pattern, index) => {
+      const problem = regexProblem(pattern)
+      if (problem !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `invalid regex pattern (${problem}); expected a regular expression matching whole paths, e.g. /api/v1/custom/.*`,
+        })
+      }
+    })
+  })
+
+const additionalStatementPathsSchema = z
+  .array(z.string({ error: 'expected an absolute path (string)' }), {
+    error: 'expected a list of absolute paths',
+  })
+  .superRefine((paths, context) => {
+    for (const { index, message } of statementPathProblems(paths)) {
+      context.addIssue({ code: 'custom', path: [index], message })
+    }
+  })
+  .transform((paths) => paths.map(stripTrailingSlashes))
+
+/** One entry per top-level key: the schema of the section, whose output is its normalized shape. */
+const sectionSchemas = {
+  serverConfig: serverConfigSchema.prefault({}),
+  dataStore: dataStoreSchema.prefault({}),
+  routing: routingSchema.prefault({}),
+  monitor: monitorSchema.prefault({}),
+  clusterStatsConfiguration: clusterStatsConfigurationSchema.prefault({}),
+  extraWhitelistPaths: extraWhitelistPathsSchema.default([]),
+  additionalStatementPaths: additionalStatementPathsSchema.default([]),
+}
+
+const configSchema = z.strictObject(sectionSchemas)
+
+type ParsedSections = z.output<typeof configSchema>
+
+export interface GatewayConfig {
+  /** Where the config came from (a file path, or a label for configs built in code). */
+  source: string
+  serverConfig: ParsedSections['serverConfig']
+  dataStore: ParsedSections['dataStore']
+  routing: ParsedSections['routing']
+  monitor: ParsedSections['monitor']
+  clusterStatsConfiguration: ParsedSections['clusterStatsConfiguration']
+  /** Regexes a whole request path must match to be proxied (validated; not anchored here). */
+  extraWhitelistPaths: string[]
+  /** `/v1/statement` followed by `additionalStatementPaths`, trailing slashes stripped. */
+  statementPaths: string[]
+}
+
+/** Reads, substitutes `${ENV:NAME}`, parses and validates a config file. */
+export async function loadGatewayConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<GatewayConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw gatewayError(
+      'CONFIG_FILE_UNREADABLE',
+      `cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { source: path },
+    )
+  }
+  return parseGatewayConfig(parseConfigText(substituteEnvironment(text, env, path), path), path)
+}
+
+/** Parses YAML text; an empty file is an empty config. */
+export function parseConfigText(text: string, source: string): unknown {
+  const document = parseDocument(text, { prettyErrors: true })
+  const firstError = document.errors[0]
+  if (firstError !== undefined) {
+    throw gatewayError('CONFIG_YAML_INVALID', `${source}: not valid YAML: ${firstError.message}`, { source })
+  }
+  return document.toJS()
+}
+
+const environmentReference = /\$\{ENV:([a-zA-Z][a-zA-Z0-9_-]*)\}/g
+
+/** Replaces every `${ENV:NAME}` with the variable's value, as Trino Gateway does before parsing. */
+export function substituteEnvironment(text: string, env: NodeJS.ProcessEnv, source: string): string {
+  return text.replace(environmentReference, (_reference, name: string, offset: number) => {
+    const value = env[name]
+    if (value === undefined) {
+      const line = text.slice(0, offset).split('\n').length
+      throw gatewayError(
+        'CONFIG_ENV_UNSET',
+        `Configuration references unset environment variable '${name}' (${source}, line ${line})`,
+        { source, variable: name, line },
+      )
+    }
+    return value
+  })
+}
+
+/** Validates an already parsed config document and normalizes it. */
+export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig {
+  const document = raw === null || raw === undefined ? {} : raw
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw gatewayError(
+      'CONFIG_INVALID',
+      `${source}: the config must be a mapping of keys (got ${JSON.stringify(document)})`,
+      { source, problems: [] },
+    )
+  }
+  const notSupported = findKeysNotYetSupported(document as Record<string, unknown>)
+  if (notSupported.length > 0) {
+    throw gatewayError(
+      'CONFIG_KEY_NOT_SUPPORTED',
+      `${source}: ${notSupported.length === 1 ? 'a key' : 'keys'} not yet supported by trino-gateway-lab:\n${bulletList(notSupported)}`,
+      { source, problems: notSupported },
+    )
+  }
+
+  const parsed = configSchema.safeParse(document)
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error.issues.flatMap(expandUnknownKeys), document)
+    throw gatewayError('CONFIG_INVALID', `${source}: invalid configuration:\n${bulletList(problems)}`, {
+      source,
+      problems,
+    })
+  }
+  const sections = parsed.data
+  return {
+    source,
+    serverConfig: sections.serverConfig,
+    dataStore: sections.dataStore,
+    routing: sections.routing,
+    monitor: sections.monitor,
+    clusterStatsConfiguration: sections.clusterStatsConfiguration,
+    extraWhitelistPaths: sections.extraWhitelistPaths,
+    statementPaths: [defaultStatementPath, ...sections.additionalStatementPaths],
+  }
+}
+
+/** Every not-yet-supported Trino Gateway key, monitor type or Airlift property present, by path. */
+function findKeysNotYetSupported(document: Record<string, unknown>): string[] {
+  const found: string[] = []
+  for (const key of keysNotYetSupported) {
+    const [section, child] = key.split('.') as [string, string | undefined]
+    const value = document[section]
+    if (child === undefined ? section in document : isMapping(value) && child in value) {
+      found.push(`${key}: a Trino Gateway key not yet supported by trino-gateway-lab; remove it to start`)
+    }
+  }
+  const serverConfig = document.serverConfig
+  if (isMapping(serverConfig)) {
+    for (const key of Object.keys(serverConfig)) {
+      if (!supportedServerConfigKeys.includes(key)) {
+        found.push(
+          `serverConfig.${key}: an Airlift property not yet supported by trino-gateway-lab (supported: ${supportedServerConfigKeys.join(', ')})`,
+        )
+      }
+    }
+  }
+  const clusterStats = document.clusterStatsConfiguration
+  const monitorType = isMapping(clusterStats) ? clusterStats.monitorType : undefined
+  if (typeof monitorType === 'string' && monitorTypesNotYetSupported.includes(monitorType)) {
+    found.push(
+      `clusterStatsConfiguration.monitorType: ${monitorType} is a Trino Gateway monitor type not yet supported by trino-gateway-lab (supported: INFO_API, NOOP)`,
+    )
+  }
+  return found
+}
+
+/** zod reports unknown keys once per object; we name each key path and what the object accepts. */
+function expandUnknownKeys(issue: z.core.$ZodIssue): Array<{ path: PropertyKey[]; message: string }> {
+  if (issue.code !== 'unrecognized_keys') return [{ path: issue.path, message: issue.message }]
+  const accepted = acceptedKeysAt(issue.path)
+  return issue.keys.map((key) => {
+    const path = [...issue.path, key]
+    const former = formerKeys[path.map(String).join('.')]
+    const message =
+      former !== undefined
+        ? `unknown key: ${former}`
+        : `unknown key${accepted.length > 0 ? `; expected one of ${accepted.join(', ')}` : ''}`
+    return { path, message }
+  })
+}
+
+function acceptedKeysAt(path: readonly PropertyKey[]): string[] {
+  if (path.length === 0) return Object.keys(sectionSchemas)
+  const shapes: Record<string, readonly string[]> = {
+    serverConfig: supportedServerConfigKeys,
+    dataStore: Object.keys(dataStoreSchema.shape),
+    routing: ['defaultRoutingGroup', 'asyncTimeout', 'forwardedHeadersEnabled', 'rewriteNextUri'],
+    monitor: ['taskDelay', 'retries'],
+    clusterStatsConfiguration: Object.keys(clusterStatsConfigurationSchema.shape),
+  }
+  return path.length === 1 ? [...(shapes[String(path[0])] ?? [])] : []
+}
+
+function regexProblem(pattern: string): string | undefined {
+  try {
+    // Anchored as the proxy uses it: the regex must match the whole path.
+    new RegExp(`^(?:${pattern})$`)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
+/** Trino Gateway's two rules: every path absolute, and no path a prefix of another one. */
+function statementPathProblems(additional: readonly string[]): Array<{ index: number; message: string }> {
+  const problems: Array<{ index: number; message: string }> = []
+  const all = [defaultStatementPath, ...additional.map(stripTrailingSlashes)]
+  additional.forEach((_original, index) => {
+    const path = all[index + 1] as string
+    if (!path.startsWith('/')) {
+      problems.push({
+        index,
+        message: 'Statement paths must be absolute; expected a path such as /custom/v1/statement',
+      })
+      return
+    }
+    const clash = all.find(
+      (other, otherIndex) => otherIndex !== index + 1 && (path.startsWith(other) || other.startsWith(path)),
+    )
+    if (clash !== undefined) {
+      problems.push({
+        index,
+        message: `Statement paths cannot be prefixes of other statement paths (clashes with ${clash})`,
+      })
+    }
+  })
+  return problems
+}
+
+function stripTrailingSlashes(path: string): string {
+  return path.replace(/\/+$/, '')
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function bulletList(lines: readonly string[]): string {
+  return lines.map((line) => `  - ${line}`).join('\n')
+}
