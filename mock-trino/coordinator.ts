@@ -240,6 +240,10 @@ export class Coordinator {
     return response
   }
 
+  slugMatches(queryId: string, slug: string): boolean {
+    return this.find(queryId)?.slug === slug
+  }
+
   /** DELETE of a nextUri or of `/v1/query/{id}`: FAILED with USER_CANCELED. */
   cancel(queryId: string, nowMs: number): boolean {
     const entry = this.active.get(queryId)
