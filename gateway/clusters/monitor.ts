@@ -1,0 +1,177 @@
+/**
+ * The health monitor (reference §7): every `monitor.taskDelay`, re-read the backend list from the
+ * store and probe every backend, active or not. INFO_API asks `GET /v1/info`; NOOP calls every
+ * backend HEALTHY. A backend added or activated through an API is probed at once (`probeNow`).
+ */
+import type { Dispatcher } from 'undici'
+import type { BackendRecord, BackendStore } from '../store/types.ts'
+import type { BackendRegistry } from './registry.ts'
+import {
+  type InfoProbeOutcome,
+  shouldRetryInfoProbe,
+  statusFromInfoProbe,
+  type TrinoStatus,
+} from './trino-status.ts'
+
+export type MonitorType = 'INFO_API' | 'NOOP'
+
+/** How long one `GET /v1/info` may take before the backend counts as UNHEALTHY. */
+export const infoProbeTimeoutMs = 5_000
+/** Largest `/v1/info` body read; Trino's is a few hundred bytes. */
+export const infoProbeBodyBytesMax = 64 * 1024
+
+export interface MonitorLogger {
+  debug(fields: Record<string, unknown>, message: string): void
+  warn(fields: Record<string, unknown>, message: string): void
+}
+
+export interface HealthMonitorOptions {
+  registry: BackendRegistry
+  backends: Pick<BackendStore, 'list'>
+  monitorType: MonitorType
+  taskDelayMs: number
+  retries: number
+  dispatcher: Dispatcher
+  logger: MonitorLogger
+  probeTimeoutMs?: number
+}
+
+export interface HealthMonitor {
+  /** True once the first full round has completed (`/trino-gateway/readyz`). */
+  readonly ready: boolean
+  start(): void
+  /** One round now: refresh the list from the store, then probe every backend. */
+  runRound(): Promise<void>
+  /** Probes one backend now, outside the schedule. */
+  probeNow(name: string): Promise<void>
+  close(): Promise<void>
+}
+
+export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
+  const { registry, logger } = options
+  const probeTimeoutMs = options.probeTimeoutMs ?? infoProbeTimeoutMs
+  let ready = false
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<void> | undefined
+  const inFlight = new Set<Promise<unknown>>()
+
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work)
+    void work.finally(() => inFlight.delete(work)).catch(() => undefined)
+    return work
+  }
+
+  async function probe(backend: BackendRecord): Promise<void> {
+    const generation = registry.generationOf(backend.name)
+    const status = options.monitorType === 'NOOP' ? 'HEALTHY' : await probeInfoApi(backend)
+    const applied = registry.applyProbe(backend.name, generation, {
+      trinoStatus: status,
+      runningQueryCount: 0,
+      queuedQueryCount: 0,
+      numWorkerNodes: 0,
+      userQueuedCount: null,
+    })
+    logger.debug({ backend: backend.name, status, applied }, 'backend probed')
+  }
+
+  async function probeInfoApi(backend: BackendRecord): Promise<TrinoStatus> {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await getInfo(backend)
+      if (outcome.kind !== 'response' || outcome.statusCode !== 200) {
+        logger.debug({ backend: backend.name, outcome, attempt }, 'GET /v1/info failed')
+      }
+      if (!shouldRetryInfoProbe(outcome, attempt, options.retries) || closed)
+        return statusFromInfoProbe(outcome)
+    }
+  }
+
+  async function getInfo(backend: BackendRecord): Promise<InfoProbeOutcome> {
+    const signal = AbortSignal.timeout(probeTimeoutMs)
+    try {
+      const url = new URL(`${backend.proxyTo.replace(/\/$/, '')}/v1/info`)
+      const response = await options.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname,
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        signal,
+        headersTimeout: probeTimeoutMs,
+        bodyTimeout: probeTimeoutMs,
+      })
+      const text = await readBounded(response.body, infoProbeBodyBytesMax)
+      let body: unknown = text
+      try {
+        body = JSON.parse(text)
+      } catch {
+        // A non-JSON body stays text: statusFromInfoProbe calls it UNHEALTHY.
+      }
+      return { kind: 'response', statusCode: response.statusCode, body }
+    } catch (error) {
+      if (signal.aborted) return { kind: 'timeout' }
+      return { kind: 'error', message: (error as Error).message }
+    }
+  }
+
+  async function round(): Promise<void> {
+    const readAt = registry.listVersion
+    try {
+      registry.replaceFromStore(await options.backends.list(), readAt)
+    } catch (error) {
+      // Keep routing on the last known list while the database is away (Trino Gateway #268).
+      logger.warn(
+        { err: (error as Error).message },
+        'could not refresh backends from the store; keeping the last list',
+      )
+    }
+    await Promise.all(registry.list().map((backend) => probe(backend)))
+    ready = true
+  }
+
+  const schedule = () => {
+    if (closed) return
+    timer = setTimeout(() => {
+      running = track(round().finally(schedule))
+    }, options.taskDelayMs)
+    timer.unref()
+  }
+
+  return {
+    get ready() {
+      return ready
+    },
+    start() {
+      running = track(round().finally(schedule))
+    },
+    runRound() {
+      return track(round())
+    },
+    async probeNow(name) {
+      const backend = registry.get(name)
+      if (backend !== undefined && !closed) await track(probe(backend))
+    },
+    async close() {
+      closed = true
+      if (timer !== undefined) clearTimeout(timer)
+      await running?.catch(() => undefined)
+      await Promise.allSettled([...inFlight])
+    },
+  }
+}
+
+async function readBounded(
+  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
+  bytesMax: number,
+): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    chunks.push(Buffer.from(chunk))
+    size += chunk.length
+    if (size > bytesMax) {
+      body.destroy?.()
+      break
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, bytesMax).toString('utf8')
+}

@@ -1,0 +1,178 @@
+/**
+ * Wires the gateway: fastify for the admin APIs, an `onRequest` hook that hands whitelisted paths
+ * to the proxy before any route matches (whitelisted paths win, as in Trino Gateway's pre-matching
+ * filter), the health monitor and the history retention task.
+ */
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import { Agent } from 'undici'
+import { CodedError } from '../common/errors.ts'
+import { backendsApi } from './api/backends.ts'
+import { webappApi } from './api/webapp.ts'
+import { type BackendService, createBackendService } from './clusters/backend-service.ts'
+import { createHealthMonitor, type HealthMonitor } from './clusters/monitor.ts'
+import { BackendRegistry } from './clusters/registry.ts'
+import type { GatewayConfig } from './config.ts'
+import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
+import { type HistoryRetention, startHistoryRetention } from './proxy/history-retention.ts'
+import { QueryIdCache, queryIdCacheEntriesMax } from './proxy/query-id-cache.ts'
+import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
+import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
+import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
+import type { RoutingGroupSelector } from './routing/selector.ts'
+import type { GatewayStore } from './store/types.ts'
+
+/** Connections the proxy keeps per backend origin at most. */
+export const backendConnectionsMax = 256
+/** Idle keep-alive connections to backends close after this long. */
+export const backendKeepAliveTimeoutMs = 30_000
+/** Largest admin-API body accepted. */
+export const adminBodyBytesMax = 1024 * 1024
+
+export interface GatewayServerOptions {
+  config: GatewayConfig
+  store: GatewayStore
+  seed: number
+  /** pino level; 'silent' turns logging off. */
+  logLevel?: string | undefined
+  /** Defaults to the `X-Trino-Routing-Group` header selector. */
+  selector?: RoutingGroupSelector | undefined
+  /** Defaults to the uniform random picker. */
+  picker?: BackendPicker | undefined
+}
+
+export interface GatewayServer {
+  app: FastifyInstance
+  registry: BackendRegistry
+  monitor: HealthMonitor
+  backends: BackendService
+  proxy: DataPlane
+  cache: QueryIdCache
+  retention: HistoryRetention
+  onRoutingDecision(listener: RoutingDecisionListener): () => void
+  /** Swaps the routing-group selector (rules, external) at run time. */
+  setSelector(selector: RoutingGroupSelector): void
+  /** Swaps the backend picker (e.g. the query-count router). */
+  setPicker(picker: BackendPicker): void
+  /** Stops timers, the HTTP server (dropping keep-alive connections) and the backend client. */
+  close(): Promise<void>
+}
+
+export async function buildGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
+  const { config, store } = options
+  const logLevel = options.logLevel ?? 'info'
+  const app = Fastify({
+    logger: logLevel === 'silent' ? false : { level: logLevel },
+    // Streams can run long: close() must not wait for clients to finish reading.
+    forceCloseConnections: true,
+    bodyLimit: adminBodyBytesMax,
+    // One log line per proxied request is noise at info level; debug shows them.
+    logController: new LogController({ disableRequestLogging: logLevel !== 'debug' && logLevel !== 'trace' }),
+  })
+  const logger = app.log
+  const dispatcher = new Agent({
+    connections: backendConnectionsMax,
+    keepAliveTimeout: backendKeepAliveTimeoutMs,
+    headersTimeout: config.routing.asyncTimeoutMs,
+    bodyTimeout: config.routing.asyncTimeoutMs,
+  })
+  const registry = new BackendRegistry()
+  const monitor = createHealthMonitor({
+    registry,
+    backends: store.backends,
+    monitorType: config.clusterStatsConfiguration.monitorType,
+    taskDelayMs: config.monitor.taskDelayMs,
+    retries: config.monitor.retries,
+    dispatcher,
+    logger,
+  })
+  const backends = createBackendService({ store: store.backends, registry, monitor })
+  const hub = new RoutingDecisionHub((error) =>
+    logger.warn({ err: (error as Error).message }, 'routing-decision listener threw'),
+  )
+  const cache = new QueryIdCache(queryIdCacheEntriesMax)
+  let selector = options.selector ?? createHeaderRoutingGroupSelector()
+  let picker = options.picker ?? randomBackendPicker
+  const proxy = createProxy({
+    options: {
+      statementPaths: config.statementPaths,
+      extraWhitelistPaths: config.extraWhitelistPaths,
+      defaultRoutingGroup: config.routing.defaultRoutingGroup,
+      asyncTimeoutMs: config.routing.asyncTimeoutMs,
+      forwardedHeadersEnabled: config.routing.forwardedHeadersEnabled,
+      rewriteNextUri: config.routing.rewriteNextUri,
+      queryHistoryEnabled: config.dataStore.queryHistoryEnabled,
+      seed: options.seed,
+    },
+    registry,
+    selector: () => selector,
+    picker: () => picker,
+    cache,
+    history: store.history,
+    dispatcher,
+    logger,
+    emitDecision: (record) => hub.emit(record),
+    serverPort: () => {
+      const address = app.server.address()
+      return typeof address === 'object' && address !== null ? address.port : config.serverConfig.httpPort
+    },
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '/'
+    if (!proxy.isProxiedPath(path)) return
+    reply.hijack()
+    await proxy.handle(request.raw, reply.raw)
+  })
+
+  // Admin bodies arrive as text whatever their content type: each route parses and validates them,
+  // so a malformed body gets the same named 400 as an invalid one.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof CodedError) {
+      if (error.statusCode >= 500)
+        request.log.error({ err: error.message, code: error.code }, 'admin API failure')
+      return reply.code(error.statusCode).send(error.toJSON())
+    }
+    const statusCode = (error as { statusCode?: number }).statusCode ?? 500
+    const code = (error as { code?: string }).code ?? 'INTERNAL_ERROR'
+    if (statusCode >= 500) request.log.error({ err: (error as Error).message }, 'admin API failure')
+    return reply.code(statusCode).send({ code, message: (error as Error).message })
+  })
+
+  await app.register(backendsApi, { backends, registry, isReady: () => monitor.ready })
+  await app.register(webappApi, { backends, registry, store, startedAtMs: Date.now() })
+
+  const retention = startHistoryRetention({
+    history: store.history,
+    retentionHours: config.dataStore.queryHistoryHoursRetention,
+    logger,
+  })
+
+  return {
+    app,
+    registry,
+    monitor,
+    backends,
+    proxy,
+    cache,
+    retention,
+    onRoutingDecision: (listener) => hub.subscribe(listener),
+    setSelector(next) {
+      selector = next
+    },
+    setPicker(next) {
+      picker = next
+    },
+    async close() {
+      await monitor.close()
+      await retention.close()
+      await app.close()
+      await selector.close?.()
+      await dispatcher.close().catch(() => dispatcher.destroy())
+    },
+  }
+}
+
+export { sendError }
