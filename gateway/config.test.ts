@@ -56,6 +56,21 @@ const defaults: Omit<GatewayConfig, 'source'> = {
   clusterStatsConfiguration: { monitorType: 'INFO_API' },
   extraWhitelistPaths: [],
   statementPaths: ['/v1/statement'],
+  routingRules: {
+    rulesEngineEnabled: false,
+    rulesType: 'FILE',
+    rulesConfigPath: undefined,
+    rulesRefreshPeriodMs: 60_000,
+    rulesExternalConfiguration: undefined,
+    evaluation: 'all-matches',
+  },
+  requestAnalyzerConfig: {
+    analyzeRequest: false,
+    maxBodySize: 1_000_000,
+    clientsUseV2Format: false,
+    tokenUserField: 'email',
+    oauthTokenInfoUrl: undefined,
+  },
 }
 
 describe('parseGatewayConfig defaults', () => {
@@ -390,6 +405,13 @@ describe('loadGatewayConfig', () => {
         '  - /metrics',
         'additionalStatementPaths:',
         '  - /custom/v1/statement',
+        'routingRules:',
+        '  rulesEngineEnabled: true',
+        '  rulesType: FILE',
+        '  rulesConfigPath: /etc/trino-gateway/routing_rules.yml',
+        '  rulesRefreshPeriod: 30s',
+        'requestAnalyzerConfig:',
+        '  analyzeRequest: true',
         '',
       ].join('\n'),
     )
@@ -416,6 +438,19 @@ describe('loadGatewayConfig', () => {
       clusterStatsConfiguration: { monitorType: 'NOOP' },
       extraWhitelistPaths: ['/api/v1/custom/.*', '/metrics'],
       statementPaths: ['/v1/statement', '/custom/v1/statement'],
+      routingRules: {
+        rulesEngineEnabled: true,
+        rulesType: 'FILE',
+        rulesConfigPath: '/etc/trino-gateway/routing_rules.yml',
+        rulesRefreshPeriodMs: 30_000,
+        evaluation: 'all-matches',
+      },
+      requestAnalyzerConfig: {
+        analyzeRequest: true,
+        maxBodySize: 1_000_000,
+        clientsUseV2Format: false,
+        tokenUserField: 'email',
+      },
     })
   })
 

@@ -17,6 +17,8 @@ import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { describeIssues } from '../common/errors.ts'
 import { gatewayError } from './errors.ts'
+import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
+import { routingRulesConfigSchema } from './routing/rules/config.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
 export const defaultStatementPath = '/v1/statement'
@@ -27,8 +29,6 @@ export const monitorRetriesMax = 100
 
 /** Trino Gateway keys refused by name until this project implements them (`a.b` = key b of a). */
 export const keysNotYetSupported: readonly string[] = [
-  'routingRules',
-  'requestAnalyzerConfig',
   'modules',
   'managedApps',
   'backendState',
@@ -192,6 +192,8 @@ const sectionSchemas = {
   clusterStatsConfiguration: clusterStatsConfigurationSchema.prefault({}),
   extraWhitelistPaths: extraWhitelistPathsSchema.default([]),
   additionalStatementPaths: additionalStatementPathsSchema.default([]),
+  routingRules: routingRulesConfigSchema.prefault({}),
+  requestAnalyzerConfig: requestAnalyzerConfigSchema,
 }
 
 const configSchema = z.strictObject(sectionSchemas)
@@ -206,6 +208,8 @@ export interface GatewayConfig {
   routing: ParsedSections['routing']
   monitor: ParsedSections['monitor']
   clusterStatsConfiguration: ParsedSections['clusterStatsConfiguration']
+  routingRules: ParsedSections['routingRules']
+  requestAnalyzerConfig: ParsedSections['requestAnalyzerConfig']
   /** Regexes a whole request path must match to be proxied (validated; not anchored here). */
   extraWhitelistPaths: string[]
   /** `/v1/statement` followed by `additionalStatementPaths`, trailing slashes stripped. */
@@ -293,6 +297,8 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
     routing: sections.routing,
     monitor: sections.monitor,
     clusterStatsConfiguration: sections.clusterStatsConfiguration,
+    routingRules: sections.routingRules,
+    requestAnalyzerConfig: sections.requestAnalyzerConfig,
     extraWhitelistPaths: sections.extraWhitelistPaths,
     statementPaths: [defaultStatementPath, ...sections.additionalStatementPaths],
   }

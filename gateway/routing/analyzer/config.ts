@@ -3,6 +3,12 @@
  */
 import { z } from 'zod'
 
+/** `${ENV:X}` substitution yields text; Jackson reads "true" and "42" as typed values, so do we. */
+const configBoolean = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: 'expected true or false' }),
+)
+
 export const requestAnalyzerDefaults = {
   analyzeRequest: false,
   /** Bodies of this many characters or more are not parsed (Trino Gateway's `maxBodySize`). */
@@ -13,9 +19,14 @@ export const requestAnalyzerDefaults = {
 
 export const requestAnalyzerConfigSchema = z
   .strictObject({
-    analyzeRequest: z.boolean().default(requestAnalyzerDefaults.analyzeRequest),
-    maxBodySize: z.number().int().positive().default(requestAnalyzerDefaults.maxBodySize),
-    clientsUseV2Format: z.boolean().default(requestAnalyzerDefaults.clientsUseV2Format),
+    analyzeRequest: configBoolean.default(requestAnalyzerDefaults.analyzeRequest),
+    maxBodySize: z
+      .preprocess(
+        (value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
+        z.number({ error: 'expected a positive integer' }).int().positive(),
+      )
+      .default(requestAnalyzerDefaults.maxBodySize),
+    clientsUseV2Format: configBoolean.default(requestAnalyzerDefaults.clientsUseV2Format),
     tokenUserField: z.string().min(1).default(requestAnalyzerDefaults.tokenUserField),
     // The userinfo exchange is not implemented; accepting the key and ignoring it would route users
     // silently as nobody, so it is refused by name.
