@@ -42,8 +42,9 @@ export function createBackendService(deps: {
 
   const applyLocally = (backend: BackendRecord, event: LifecycleEvent) => {
     registry.upsert(backend, statusAfterLifecycle(event))
-    // Fire and forget: the monitor tracks the probe, and close() waits for it.
-    void monitor.probeNow(backend.name)
+    // Only a backend that may take queries needs its health before the next round. Fire and
+    // forget: the monitor tracks the probe, and close() waits for it.
+    if (backend.active) void monitor.probeNow(backend.name)
   }
 
   return {
