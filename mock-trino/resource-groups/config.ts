@@ -221,7 +221,16 @@ export function compileFullMatch(pattern: string, where: string): RegExp {
 }
 
 /** Checks a configuration the way Trino does when it loads one; throws CONFIGURATION_INVALID. */
-export function compileConfig(config: ResourceGroupsConfig): CompiledConfig {
+export function compileConfig(input: ResourceGroupsConfig): CompiledConfig {
+  // Configurations built in code or from db rows get the same checks as a file.
+  const config = {
+    ...parseResourceGroupsJson({
+      rootGroups: input.rootGroups,
+      selectors: input.selectors,
+      ...(input.cpuQuotaPeriod === undefined ? {} : { cpuQuotaPeriod: input.cpuQuotaPeriod }),
+    }),
+    exactMatchSourceSelectors: input.exactMatchSourceSelectors,
+  }
   const cpuQuotaPeriodMs =
     config.cpuQuotaPeriod === undefined ? undefined : parseDurationMs(config.cpuQuotaPeriod)
   const templates = new Map<string, GroupTemplate>()
