@@ -249,10 +249,17 @@ export class MockServer {
       // Announce the whole body, send half, then destroy the socket mid-body.
       const bytes = Buffer.from(payload)
       reply.header('content-length', bytes.length)
+      let halfSent = false
       return new Readable({
         read() {
-          this.push(bytes.subarray(0, Math.floor(bytes.length / 2)))
-          setImmediate(() => this.destroy(new Error('mock-trino: injected connection reset')))
+          // The second read comes once the first half went into the response: headers are out, so
+          // fastify destroys the socket instead of answering with an error. Node flushes the first
+          // write on the next tick, hence the deferral.
+          if (halfSent) setImmediate(() => this.destroy(new Error('mock-trino: injected connection reset')))
+          else {
+            halfSent = true
+            this.push(bytes.subarray(0, Math.floor(bytes.length / 2)))
+          }
         },
       })
     })
