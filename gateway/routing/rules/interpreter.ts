@@ -115,24 +115,19 @@ function compileExpression(expression: Expression): Compiled {
       const object = compileExpression(expression.object)
       const { name, position } = expression
       if (expression.args === null) {
-        return (scope) => {
-          const target = object(scope)
-          return guard(position, () => callMember(target, name, null))
-        }
+        return (scope) => callAt(position, object(scope), name, null)
       }
-      const args = expression.args.map(compileExpression)
-      if (args.length === 1) {
-        const only = args[0] as Compiled
-        return (scope) => {
-          const target = object(scope)
-          const argv = [only(scope)]
-          return guard(position, () => callMember(target, name, argv))
-        }
+      const argExpressions = expression.args
+      // Literal arguments (getHeader("X-Trino-Source")) are built once, not per request.
+      if (argExpressions.every((arg) => arg.type === 'literal')) {
+        const constant = argExpressions.map((arg) => (arg as { value: Value }).value)
+        return (scope) => callAt(position, object(scope), name, constant)
       }
+      const args = argExpressions.map(compileExpression)
       return (scope) => {
         const target = object(scope)
         const argv = args.map((arg) => arg(scope))
-        return guard(position, () => callMember(target, name, argv))
+        return callAt(position, target, name, argv)
       }
     }
     case 'not': {
@@ -229,6 +224,20 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
             return a >= b
         }
       }
+  }
+}
+
+function callAt(
+  position: Expression['position'],
+  target: Value,
+  name: string,
+  args: readonly Value[] | null,
+): Value {
+  try {
+    return callMember(target, name, args)
+  } catch (error) {
+    if (error instanceof ModelError) throw new RuleEvaluationError(error.message, position)
+    throw error
   }
 }
 

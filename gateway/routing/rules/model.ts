@@ -270,6 +270,10 @@ function isMapMethodWithoutArgs(name: string): boolean {
 }
 
 function callHost(target: HostObject, name: string, args: readonly Value[] | null): Value {
+  if (args !== null) {
+    const method = target.methods.get(name)
+    if (method !== undefined && method.arity === args.length) return method.call(args)
+  }
   const candidates = args === null ? [name, `get${capitalize(name)}`, `is${capitalize(name)}`] : [name]
   for (const candidate of candidates) {
     const method = target.methods.get(candidate)

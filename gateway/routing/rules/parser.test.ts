@@ -165,6 +165,13 @@ describe('the sandbox', () => {
     )
   })
 
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'answers null for a header named %s instead of a JavaScript prototype member',
+    (name) => {
+      expect(run(`request.getHeader("${name}")`).value).toBeNull()
+    },
+  )
+
   it('keeps rule-chosen map keys away from JavaScript prototypes', () => {
     const { value, scope } = run(
       'state.put("__proto__", "x"); state.put("constructor", "y"); state.get("__proto__") + state.get("constructor")',

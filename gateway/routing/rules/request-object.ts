@@ -43,11 +43,27 @@ export const requestMethodNames = [
   'getServerName',
 ] as const
 
+// Rules name the same few headers on every request; their lower-case forms are kept (bounded).
+const lowerCaseNamesMax = 1000
+const lowerCaseNames = new Map<string, string>()
+
+function lowerCase(name: string): string {
+  let lower = lowerCaseNames.get(name)
+  if (lower === undefined) {
+    lower = name.toLowerCase()
+    if (lowerCaseNames.size >= lowerCaseNamesMax) lowerCaseNames.clear()
+    lowerCaseNames.set(name, lower)
+  }
+  return lower
+}
+
 export function createRequestObject(request: RoutingRequest): HostObject {
   let parameters: Map<string, string[]> | undefined
   const header = (name: Value): string | null => {
     if (typeof name !== 'string') return null
-    return request.headers[name.toLowerCase()] ?? null
+    return Object.hasOwn(request.headers, lowerCase(name))
+      ? (request.headers[lowerCase(name)] as string)
+      : null
   }
   const methods = new Map<string, HostMethod>([
     ['getHeader', method(1, ([name]) => header(name ?? null))],
