@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { isDuration } from '../../common/duration.ts'
+import { faultsPatchSchema, mockConfigSchema } from '../../mock-trino/config.ts'
 
 /**
  * The scenario file format: one YAML file per behaviour in `scenarios/`. This zod schema is the
@@ -128,6 +129,12 @@ export const clusterSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('Register through the admin API before clients start; false leaves it to an action'),
+  waitHealthy: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Wait until the gateway reports it HEALTHY before clients start; false for a cluster meant to be unhealthy',
+    ),
   coordinator: z
     .strictObject({
       environment: z.string().min(1).optional().describe('node.environment'),
@@ -143,14 +150,11 @@ export const clusterSchema = z.strictObject({
     .describe(
       'A coordinator etc/ directory (resource-groups.properties, ...), relative to the scenario file',
     ),
-  mock: z
-    .record(z.string(), z.unknown())
+  mock: mockConfigSchema
     .optional()
-    .describe("The mock's load model (durations, rows, failures); see docs/mock-trino.md"),
-  faults: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('Faults in force from the start (starting, down, latency, 5xx); see docs/mock-trino.md'),
+    .describe(
+      "The mock's mock.yaml inline: load model (workload), faults from the start, retention; see docs/mock-trino.md",
+    ),
 })
 
 export const clientHeadersSchema = z.strictObject({
@@ -242,7 +246,7 @@ export const actionSchema = z
       .describe('POST /gateway/backend/modify/add with the cluster as declared, then wait until HEALTHY'),
     removeBackend: name('cluster').optional().describe('POST /gateway/backend/modify/delete'),
     faults: z
-      .strictObject({ cluster: name('cluster'), set: z.record(z.string(), z.unknown()) })
+      .strictObject({ cluster: name('cluster'), set: faultsPatchSchema })
       .optional()
       .describe("Changes a mock's faults (PUT /_mock/faults)"),
     restartGateway: z
