@@ -107,6 +107,33 @@ describe('routing rules API', () => {
     expect(await readFile(file, 'utf8')).toBe(before)
   })
 
+  it('accepts the body as text, as the gateway server hands it over', async () => {
+    const textApp = Fastify({ logger: false })
+    textApp.removeAllContentTypeParsers()
+    textApp.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+    await textApp.register(rulesApi, {
+      rulesConfigPath: file,
+      rulesEngineEnabled: true,
+      rulesType: 'FILE',
+      analyzeRequest: false,
+    })
+    const ok = await textApp.inject({
+      method: 'POST',
+      url: '/webapp/updateRoutingRules',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(jdbcRule),
+    })
+    expect(ok.json().data[0]).toEqual(jdbcRule)
+    const bad = await textApp.inject({
+      method: 'POST',
+      url: '/webapp/updateRoutingRules',
+      payload: '{not json',
+    })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().code).toBe('ROUTING_RULE_UPDATE_BODY_INVALID')
+    await textApp.close()
+  })
+
   it('refuses a malformed body naming the field', async () => {
     const response = await app.inject({
       method: 'POST',

@@ -151,13 +151,28 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app: Fastify
         ),
       )
     }
-    const parsed = routingRuleSchema.safeParse(request.body)
+    // The gateway's server hands admin bodies over as text; a standalone fastify parses JSON itself.
+    let body: unknown = request.body
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body)
+      } catch {
+        return sendError(
+          reply,
+          routingRuleError(
+            'ROUTING_RULE_UPDATE_BODY_INVALID',
+            'the body is not JSON; expected a routing rule object',
+          ),
+        )
+      }
+    }
+    const parsed = routingRuleSchema.safeParse(body)
     if (!parsed.success) {
       return sendError(
         reply,
         routingRuleError(
           'ROUTING_RULE_UPDATE_BODY_INVALID',
-          `invalid routing rule: ${describeIssues(parsed.error.issues, request.body).join('; ')}; expected {name, description, priority, actions, condition}`,
+          `invalid routing rule: ${describeIssues(parsed.error.issues, body).join('; ')}; expected {name, description, priority, actions, condition}`,
         ),
       )
     }
