@@ -64,6 +64,11 @@ export const gatewayErrors = {
     statusCode: 400,
     summary: '/entity was called without entityType or with one other than GATEWAY_BACKEND',
   },
+  // Store (gateway/store/*), continued.
+  STORE_QUERY_IN_TRANSACTION: {
+    statusCode: 500,
+    summary: 'code inside store.transaction() used another connection, which deadlocks the embedded database',
+  },
 } as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
 
 export type GatewayErrorCode = keyof typeof gatewayErrors

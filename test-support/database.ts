@@ -44,7 +44,7 @@ export function testDatabaseTarget(env: NodeJS.ProcessEnv = process.env): 'embed
 export async function openTestDatabase(env: NodeJS.ProcessEnv = process.env): Promise<TestDatabase> {
   const target = testDatabaseTarget(env)
   if (target === 'embedded') {
-    const embedded = await startEmbeddedPostgres()
+    const embedded = await startEmbeddedPostgres({ reuseInitializedCluster: true })
     return {
       url: embedded.url,
       dataStore: { jdbcUrl: embedded.url },

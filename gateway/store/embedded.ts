@@ -23,15 +23,43 @@ export interface EmbeddedPostgres {
   close(): Promise<void>
 }
 
+export interface EmbeddedPostgresOptions {
+  /** Persist the database in this directory; in memory when absent. */
+  dataDir?: string | undefined
+  /**
+   * For processes that start many in-memory databases (test workers): keep a copy of a freshly
+   * initialized cluster (about 40 MB) and start later ones from it, several times faster than
+   * running initdb again. Off by default: a gateway starts one database.
+   */
+  reuseInitializedCluster?: boolean | undefined
+}
+
+/** A dump of a fresh, never written cluster, taken by the first in-memory start that asked for it. */
+let initializedCluster: Promise<Blob> | undefined
+
+async function createInMemory(reuseInitializedCluster: boolean): Promise<PGlite> {
+  if (!reuseInitializedCluster) return PGlite.create()
+  const template = await initializedCluster?.catch(() => undefined)
+  if (template !== undefined) return PGlite.create({ loadDataDir: template })
+  const db = await PGlite.create()
+  // Dumped before anyone can connect, so the copy holds nothing but initdb's output.
+  initializedCluster ??= db.dumpDataDir('none')
+  await initializedCluster.catch(() => undefined)
+  return db
+}
+
 /** Starts PGlite (in memory, or persisted in `dataDir`) and serves it on 127.0.0.1, port 0. */
 export async function startEmbeddedPostgres(
-  options: { dataDir?: string | undefined } = {},
+  options: EmbeddedPostgresOptions = {},
 ): Promise<EmbeddedPostgres> {
   const dataDir = options.dataDir
   let db: PGlite | undefined
   try {
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
-    db = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir)
+    db =
+      dataDir === undefined
+        ? await createInMemory(options.reuseInitializedCluster === true)
+        : await PGlite.create(dataDir)
     const server = new PGLiteSocketServer({
       db,
       port: 0,

@@ -2,7 +2,9 @@
  * Opens the gateway's store: a `pg` pool on the configured PostgreSQL, or on the embedded PGlite
  * when no `dataStore.jdbcUrl` is set, with the migrations applied.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
+import { gatewayError } from '../errors.ts'
 import { redactUrl, resolvePostgresUrl } from './connection.ts'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
 import { loadMigrations, runMigrations } from './migrations.ts'
@@ -41,6 +43,12 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Gateway
   const migrations = dataStore?.runMigrationsEnabled === false ? [] : await loadMigrations()
 
   let embedded: EmbeddedPostgres | undefined
+  if (configuredUrl !== undefined && options.dataDir !== undefined) {
+    logger.warn(
+      { dataDir: options.dataDir },
+      'the data directory is not used: dataStore.jdbcUrl names a PostgreSQL server, which keeps the data',
+    )
+  }
   if (configuredUrl === undefined) {
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir })
     logger.info(
@@ -85,7 +93,21 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Gateway
     throw error
   }
 
+  // Marks the async context of a transaction's work. Reaching for another pooled connection from
+  // there would wait forever on the single-session embedded database (and risks lock waits on a
+  // server), so it fails at once with a named error instead.
+  const insideTransaction = new AsyncLocalStorage<true>()
+  const refuseInsideTransaction = (what: string) => {
+    if (insideTransaction.getStore() === true) {
+      throw gatewayError(
+        'STORE_QUERY_IN_TRANSACTION',
+        `${what} was called inside store.transaction(); use the query function the transaction passes to its work`,
+      )
+    }
+  }
+
   const query: GatewayStore['query'] = async (sql, params) => {
+    refuseInsideTransaction('store.query (or a backends / history method)')
     const result = await pool.query(sql, params === undefined ? undefined : [...params])
     return result.rows
   }
@@ -98,14 +120,17 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Gateway
     history: historyStore(query),
     query,
     async transaction(work) {
+      refuseInsideTransaction('store.transaction')
       const client = await pool.connect()
       let broken: Error | undefined
       try {
         await client.query('BEGIN')
-        const result = await work(async (sql, params) => {
-          const rows = await client.query(sql, params === undefined ? undefined : [...params])
-          return rows.rows
-        })
+        const result = await insideTransaction.run(true, () =>
+          work(async (sql, params) => {
+            const rows = await client.query(sql, params === undefined ? undefined : [...params])
+            return rows.rows
+          }),
+        )
         await client.query('COMMIT')
         return result
       } catch (error) {

@@ -5,9 +5,11 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CodedError } from '../../common/errors.ts'
+import { waitFor } from '../../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
 import { openStore } from './index.ts'
 import { migrationHistoryTable } from './migrations.ts'
+import { startHistoryRetention } from './retention.ts'
 import type { BackendRecord, GatewayStore, QueryHistoryRecord } from './types.ts'
 
 let database: TestDatabase
@@ -177,9 +179,16 @@ describe('store migrations', () => {
     }
   })
 
-  it('refuses to start when an applied migration file was changed', async () => {
+  it('creates nothing with runMigrationsEnabled false, and refuses to start once an applied migration changed', async () => {
     const fresh = await openTestDatabase()
     try {
+      const bare = await openStore({ dataStore: { ...fresh.dataStore, runMigrationsEnabled: false } })
+      const tables = await bare.query(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = 'gateway_backend'",
+      )
+      await bare.close()
+      expect(tables).toEqual([])
+
       const first = await openStore({ dataStore: fresh.dataStore })
       await first.query(`UPDATE ${migrationHistoryTable} SET checksum = 'edited' WHERE version = 1`)
       await first.close()
@@ -189,20 +198,6 @@ describe('store migrations', () => {
         code: 'STORE_MIGRATION_FAILED',
         message: expect.stringMatching(/V1__.*was changed after it was applied/),
       })
-    } finally {
-      await fresh.close()
-    }
-  })
-
-  it('creates no tables when runMigrationsEnabled is false', async () => {
-    const fresh = await openTestDatabase()
-    try {
-      const bare = await openStore({ dataStore: { ...fresh.dataStore, runMigrationsEnabled: false } })
-      const tables = await bare.query(
-        "SELECT 1 FROM information_schema.tables WHERE table_name = 'gateway_backend'",
-      )
-      await bare.close()
-      expect(tables).toEqual([])
     } finally {
       await fresh.close()
     }
@@ -373,5 +368,46 @@ describe('store transactions and raw queries', () => {
     expect(await store.backends.get('tx-half')).toBeUndefined()
     // The pool is still usable afterwards.
     expect(await store.query('SELECT 1 AS one')).toEqual([{ one: 1 }])
+  })
+})
+
+describe('store transaction guard', () => {
+  it('refuses another connection inside a transaction instead of deadlocking', async () => {
+    await expect(
+      store.transaction(async () => {
+        await store.backends.get('anything')
+      }),
+    ).rejects.toMatchObject({ code: 'STORE_QUERY_IN_TRANSACTION' })
+    await expect(store.transaction(() => store.transaction(async () => 1))).rejects.toMatchObject({
+      code: 'STORE_QUERY_IN_TRANSACTION',
+    })
+    expect(await store.transaction(async (query) => query<{ two: number }>('SELECT 2 AS two'))).toEqual([
+      { two: 2 },
+    ])
+  })
+})
+
+describe('history retention on the store', () => {
+  it('removes rows past the retention from the database', async () => {
+    const nowMs = 2_000_000_000_000
+    await store.history.insert(
+      historyRecord('20240404_000000_00001_stale', { created: nowMs - 5 * 3_600_000 }),
+    )
+    await store.history.insert(
+      historyRecord('20240404_000000_00002_fresh', { created: nowMs - 3 * 3_600_000 }),
+    )
+    const retention = startHistoryRetention({
+      history: store.history,
+      hoursRetention: 4,
+      initialDelayMs: 0,
+      now: () => nowMs,
+    })
+    try {
+      await waitFor(() => retention.rounds >= 1, { timeoutMs: 10_000, what: 'one retention round' })
+    } finally {
+      await retention.stop()
+    }
+    expect(await store.history.findByQueryId('20240404_000000_00001_stale')).toBeUndefined()
+    expect(await store.history.findByQueryId('20240404_000000_00002_fresh')).toBeDefined()
   })
 })
