@@ -139,7 +139,7 @@ export class Coordinator {
   }
 
   /** `POST /v1/statement`: allocates the query; it is submitted on its first poll. */
-  create(input: StatementInput, nowMs: number): StatementResponse {
+  create(input: StatementInput, nowMs: number): { queryId: string; slug: string } {
     const queryId = this.ids.next(nowMs)
     const record: MockQueryRecord = {
       queryId,
@@ -171,7 +171,7 @@ export class Coordinator {
     }
     this.active.set(queryId, entry)
     this.live.queued++
-    return this.queuedResponse(entry, 0, nowMs)
+    return { queryId, slug: entry.slug }
   }
 
   /** Validates a queued-URI poll (Trino's token rules), records the heartbeat and submits the query. */
