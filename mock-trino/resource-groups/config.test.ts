@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Trino resource-group templates are written ${USER}
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -209,5 +210,18 @@ describe('airlift units', () => {
         expect(Math.abs(parsed - bytes)).toBeLessThanOrEqual(bytes / 100 + 1)
       }),
     )
+  })
+})
+
+describe('docs/resource-groups.md', () => {
+  it('shows a file configuration that parses and compiles', () => {
+    const text = readFileSync(new URL('../../docs/resource-groups.md', import.meta.url), 'utf8')
+    const block = /```json\n([\s\S]*?)\n```/.exec(text)?.[1]
+    expect(block).toBeDefined()
+    const compiled = compileConfig(parseResourceGroupsJson(JSON.parse(block as string), 'docs example'))
+    expect(compiled.selectors.map((selector) => selector.templatePath)).toEqual([
+      'adhoc.large_customer',
+      'adhoc.default',
+    ])
   })
 })
