@@ -89,7 +89,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
   options.signal?.addEventListener('abort', onAbort)
   const runTimer = setTimeout(onAbort, runDurationMsMax)
   try {
-    const queries = await runWorkload(loaded, topology, seed, abort.signal, options.onProgress)
+    const queries = await runWorkload(loaded, topology, seed, abort, options.onProgress)
     if (options.signal?.aborted) throw new HarnessError('ACTION_FAILED', 'the run was interrupted')
     const clusterQueries = gatherClusterQueries(topology)
     const observed = joinObservations(queries, clusterQueries, topology)
@@ -134,9 +134,11 @@ async function runWorkload(
   loaded: LoadedScenario,
   topology: Topology,
   seed: number,
-  signal: AbortSignal,
+  abort: AbortController,
   onProgress: RunOptions['onProgress'],
 ): Promise<ClientQuery[]> {
+  const signal = abort.signal
+  const abortRun = () => abort.abort()
   const { scenario } = loaded
   const total = scenario.clients.reduce((sum, client) => sum + client.queries, 0)
   const progress: Progress = { done: 0, total, perCluster: {}, failed: 0 }
@@ -155,39 +157,47 @@ async function runWorkload(
     return backendByToken.get(traceToken)
   }
 
-  // Each action runs once its time has come and its condition holds; clients waiting on a named
-  // action start when it is done.
+  // Actions run one after another in file order, each once its time has come and its condition
+  // holds (a timeline); clients waiting on a named action start when it is done.
   const actionDone = new Map<string, Promise<void>>()
   const actionFailures: HarnessError[] = []
-  const actionTasks = scenario.actions.map((action, index) => {
-    const task = (async () => {
-      await sleepUntil(t0 + parseDurationMs(action.at), signal)
-      if (action.after !== undefined) {
-        const { client, queriesStarted } = action.after
-        const deadline = Date.now() + actionWaitMsMax
-        while ((runningByClient.get(client) ?? 0) < queriesStarted) {
-          if (signal.aborted) return
-          if (Date.now() > deadline) {
-            throw new HarnessError(
-              'ACTION_FAILED',
-              `actions[${index}]: ${client} had ${runningByClient.get(client) ?? 0} of ${queriesStarted} queries past QUEUED after ${actionWaitMsMax} ms`,
-            )
+  const actionSettled = new Map<number, () => void>()
+  for (const [index, action] of scenario.actions.entries()) {
+    const done = new Promise<void>((resolve) => actionSettled.set(index, resolve))
+    if (action.name !== undefined) actionDone.set(action.name, done)
+  }
+  const timeline = (async () => {
+    for (const [index, action] of scenario.actions.entries()) {
+      try {
+        if (actionFailures.length > 0 || signal.aborted) continue
+        await sleepUntil(t0 + parseDurationMs(action.at), signal)
+        if (action.after !== undefined) {
+          const { client, queriesStarted } = action.after
+          const deadline = Date.now() + actionWaitMsMax
+          while ((runningByClient.get(client) ?? 0) < queriesStarted && !signal.aborted) {
+            if (Date.now() > deadline) {
+              throw new HarnessError(
+                'ACTION_FAILED',
+                `actions[${index}]: ${client} had ${runningByClient.get(client) ?? 0} of ${queriesStarted} queries past QUEUED after ${actionWaitMsMax} ms`,
+              )
+            }
+            await sleepMs(10)
           }
-          await sleepMs(10)
         }
+        if (!signal.aborted) await performAction(action, index, topology)
+      } catch (error) {
+        actionFailures.push(
+          error instanceof HarnessError
+            ? error
+            : new HarnessError('ACTION_FAILED', `actions[${index}]: ${(error as Error).message}`),
+        )
+        // Clients waiting on later actions would wait forever: stop the run.
+        abortRun()
+      } finally {
+        actionSettled.get(index)?.()
       }
-      if (signal.aborted) return
-      await performAction(action, index, topology)
-    })().catch((error: unknown) => {
-      actionFailures.push(
-        error instanceof HarnessError
-          ? error
-          : new HarnessError('ACTION_FAILED', `actions[${index}]: ${(error as Error).message}`),
-      )
-    })
-    if (action.name !== undefined) actionDone.set(action.name, task)
-    return task
-  })
+    }
+  })()
 
   const clientTasks = scenario.clients.map(async (spec) => {
     if (spec.start.after !== undefined) await actionDone.get(spec.start.after)
@@ -210,7 +220,7 @@ async function runWorkload(
     })
   })
   const perClient = await Promise.all(clientTasks)
-  await Promise.all(actionTasks)
+  await timeline
   const failure = actionFailures[0]
   if (failure !== undefined) throw failure
   return perClient.flat()

@@ -110,6 +110,12 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
   let runningAtMs: number | undefined
   let nextUri: string | undefined
 
+  // Trino takes the body as raw SQL whatever its type; a declared Content-Type (the article's curl
+  // sends application/json) is kept as sent.
+  const hasContentType = Object.keys(query.headers).some((name) => name.toLowerCase() === 'content-type')
+  const postHeaders = hasContentType
+    ? query.headers
+    : { ...query.headers, 'content-type': 'text/plain; charset=utf-8' }
   const followUpHeaders: Record<string, string> = {}
   for (const [name, value] of Object.entries(query.headers)) {
     const lower = name.toLowerCase()
@@ -137,10 +143,7 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
         const response = await request(url, {
           method,
           dispatcher: query.dispatcher,
-          headers:
-            method === 'POST'
-              ? { ...query.headers, 'content-type': 'text/plain; charset=utf-8' }
-              : followUpHeaders,
+          headers: method === 'POST' ? postHeaders : followUpHeaders,
           ...(body === undefined ? {} : { body }),
           headersTimeout: Math.min(requestTimeoutMs, remainingMs),
           bodyTimeout: Math.min(requestTimeoutMs, remainingMs),
