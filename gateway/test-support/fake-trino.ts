@@ -112,7 +112,7 @@ export async function startFakeTrino(name: string, options: { port?: number } = 
       if (sleep) await new Promise((resolve) => setTimeout(resolve, Number(sleep[1])))
       const big = /^BIG (\d+)$/.exec(body)
       if (big) {
-        await streamBig(response, newQuery(0), Number(big[1]))
+        await streamBig(response, newQuery(1), Number(big[1]))
         return
       }
       const pages = Number(/^SELECT (\d+) PAGES$/.exec(body)?.[1] ?? 1)
