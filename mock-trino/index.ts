@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { randomSeed, rngForRun } from '../common/random.ts'
 import { type EtcConfig, loadEtc, type MockConfig, parseMockConfig } from './config.ts'
 import { Coordinator } from './coordinator.ts'
-import { mockError } from './errors.ts'
 import { LegacyScheduler } from './legacy-scheduler.ts'
 import { coordinatorSuffix } from './protocol/query-id.ts'
+import { loadSchedulerFromEtc } from './resource-groups/index.ts'
 import type { QueryScheduler } from './scheduler.ts'
 import { copyRecord, MockServer } from './server.ts'
 import { type Faults, type MockQueryRecord, noFaults, type QueryCounts } from './types.ts'
@@ -66,7 +64,11 @@ export async function startMockTrino(options: MockTrinoOptions = {}): Promise<Ru
   const etc: EtcConfig = options.etcDir === undefined ? { resourceGroups: false } : loadEtc(options.etcDir)
   const mock = options.mock ?? parseMockConfig({})
   const environment = options.coordinator?.environment ?? etc.environment ?? environmentDefault
-  const scheduler = options.scheduler ?? (await schedulerFor(options.etcDir, etc, options, environment))
+  const loaded =
+    options.scheduler === undefined
+      ? await schedulerFor(options.etcDir, etc, options, environment)
+      : undefined
+  const scheduler = options.scheduler ?? (loaded as QueryScheduler)
   const slugRng = rngForRun(`${seed}/slugs/${name}`)
   const coordinator = new Coordinator({
     name,
@@ -99,14 +101,23 @@ export async function startMockTrino(options: MockTrinoOptions = {}): Promise<Ru
     faults,
     logLevel: options.logLevel ?? 'silent',
   })
-  await server.listen()
+  try {
+    await server.listen()
+  } catch (error) {
+    await loaded?.close?.()
+    throw error
+  }
   if (downForMs !== undefined) server.setFaults({ downForMs })
   const port = server.port
   return {
     name,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    close: () => server.close(),
+    close: async () => {
+      await server.close()
+      // A db-backed resource-group scheduler refreshes on a timer; an injected scheduler is the caller's.
+      await loaded?.close?.()
+    },
     control: {
       queries: () => coordinator.records().map(copyRecord),
       setFaults: (patch) => {
@@ -119,38 +130,14 @@ export async function startMockTrino(options: MockTrinoOptions = {}): Promise<Ru
   }
 }
 
-const resourceGroupsModule = new URL('./resource-groups/index.ts', import.meta.url)
-
 async function schedulerFor(
   etcDir: string | undefined,
   etc: EtcConfig,
   options: MockTrinoOptions,
   environment: string,
-): Promise<QueryScheduler> {
-  if (etc.resourceGroups && etcDir !== undefined) {
-    // The resource-group scheduler is a colleague's module; it is used as soon as it exists.
-    if (!existsSync(fileURLToPath(resourceGroupsModule))) {
-      throw mockError(
-        'MOCK_RESOURCE_GROUPS_UNSUPPORTED',
-        `${etcDir}/resource-groups.properties is present, but resource groups are not yet supported by this mock-trino build (mock-trino/resource-groups/index.ts is missing); remove the file to use the legacy global group`,
-      )
-    }
-    const module: { loadSchedulerFromEtc?: unknown } = await import(resourceGroupsModule.href)
-    if (typeof module.loadSchedulerFromEtc !== 'function') {
-      throw mockError(
-        'MOCK_RESOURCE_GROUPS_UNSUPPORTED',
-        'resource groups are not yet supported: mock-trino/resource-groups/index.ts exports no loadSchedulerFromEtc(etcDir, environment)',
-      )
-    }
-    const loaded: unknown = await module.loadSchedulerFromEtc(etcDir, environment)
-    if (!isScheduler(loaded)) {
-      throw mockError(
-        'MOCK_RESOURCE_GROUPS_UNSUPPORTED',
-        'loadSchedulerFromEtc did not return a QueryScheduler',
-      )
-    }
-    return loaded
-  }
+): Promise<QueryScheduler & { close?: () => Promise<void> }> {
+  // With resource-groups.properties, Trino uses the configured manager instead of the legacy group.
+  if (etc.resourceGroups && etcDir !== undefined) return loadSchedulerFromEtc(etcDir, environment)
   return new LegacyScheduler({
     maxConcurrentQueries: options.coordinator?.maxConcurrentQueries ?? etc.maxConcurrentQueries,
     maxQueuedQueries: options.coordinator?.maxQueuedQueries ?? etc.maxQueuedQueries,

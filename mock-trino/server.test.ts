@@ -477,4 +477,45 @@ describe('configured from a Trino etc directory', () => {
       /config\.properties: query\.client\.timeout: .*"soon"/,
     )
   })
+
+  it("admits through Trino's resource groups when resource-groups.properties is present", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mock-trino-etc-'))
+    writeFileSync(
+      join(dir, 'resource-groups.properties'),
+      'resource-groups.configuration-manager=file\nresource-groups.config-file=resource-groups.json\n',
+    )
+    const child = (name: string, weight: number, limit: number) => ({
+      name,
+      softMemoryLimit: `${weight * 10}%`,
+      hardConcurrencyLimit: limit,
+      maxQueued: 50,
+      schedulingWeight: weight,
+    })
+    writeFileSync(
+      join(dir, 'resource-groups.json'),
+      JSON.stringify({
+        rootGroups: [
+          {
+            name: 'adhoc',
+            softMemoryLimit: '100%',
+            hardConcurrencyLimit: 50,
+            maxQueued: 100,
+            schedulingPolicy: 'weighted_fair',
+            subGroups: [child('large_customer', 7, 35), child('default', 3, 15)],
+          },
+        ],
+        selectors: [
+          { clientTags: ['LargeCustomer'], group: 'adhoc.large_customer' },
+          { group: 'adhoc.default' },
+        ],
+      }),
+    )
+    const mock = await start({ etcDir: dir })
+    await collect(client(mock, { 'X-Trino-Client-Tags': 'LargeCustomer' }), 'SELECT 1')
+    await collect(client(mock), 'SELECT 2')
+    expect(mock.control.queries().map((q) => [q.sql, q.resourceGroupId])).toEqual([
+      ['SELECT 1', ['adhoc', 'large_customer']],
+      ['SELECT 2', ['adhoc', 'default']],
+    ])
+  })
 })
