@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../common/wait.ts'
+import { resourceGroupsApi } from '../../gateway/api/resource-groups.ts'
 import { openStore } from '../../gateway/store/index.ts'
 import type { GatewayStore } from '../../gateway/store/types.ts'
 import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
@@ -137,65 +139,94 @@ describe('jdbc URLs', () => {
   })
 })
 
-describe('resource-groups.properties with the db manager, against a real database', () => {
+describe('resource-groups.properties with the db manager, fed by the gateway API on a real database', () => {
   let database: TestDatabase
   let store: GatewayStore
+  let api: FastifyInstance
   beforeAll(async () => {
     database = await openTestDatabase()
     store = await openStore({ dataStore: database.dataStore })
+    api = Fastify({ logger: false })
+    await api.register(resourceGroupsApi, { store })
   })
   afterAll(async () => {
+    await api?.close()
     await store?.close()
     await database?.close()
   })
 
-  async function insertArticleRows(
+  /** Writes the article's groups and selectors through the gateway's API, as an operator would. */
+  async function createThroughApi(
     environment: string,
-  ): Promise<{ adhoc: string; large: string; fallback: string }> {
-    const insert = async (fields: Record<string, unknown>) => {
-      const keys = Object.keys(fields)
-      const rows = await store.query<{ resource_group_id: string }>(
-        `INSERT INTO resource_groups (${keys.join(', ')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING resource_group_id`,
-        Object.values(fields),
-      )
-      return String(rows[0]?.resource_group_id)
+  ): Promise<{ adhoc: number; large: number; fallback: number }> {
+    const post = async (url: string, payload: unknown) => {
+      const response = await api.inject({ method: 'POST', url, payload: JSON.stringify(payload) })
+      expect(response.statusCode, response.body).toBe(200)
+      return response.json()
     }
-    const adhoc = await insert({
-      name: 'adhoc',
-      soft_memory_limit: '100%',
-      max_queued: 100,
-      hard_concurrency_limit: 1,
-      scheduling_policy: 'weighted_fair',
+    const group = {
+      softMemoryLimit: '100%',
+      schedulingPolicy: null,
+      schedulingWeight: null,
+      jmxExport: null,
+      softCpuLimit: null,
+      hardCpuLimit: null,
+      parent: null,
       environment,
+    }
+    const adhoc = (
+      await post('/trino/resourcegroup/create', {
+        ...group,
+        name: 'adhoc',
+        maxQueued: 100,
+        softConcurrencyLimit: 1,
+        hardConcurrencyLimit: 1,
+        schedulingPolicy: 'weighted_fair',
+      })
+    ).resourceGroupId
+    const large = (
+      await post('/trino/resourcegroup/create', {
+        ...group,
+        name: 'large_customer',
+        softMemoryLimit: '70%',
+        maxQueued: 50,
+        softConcurrencyLimit: 35,
+        hardConcurrencyLimit: 35,
+        schedulingWeight: 7,
+        parent: adhoc,
+      })
+    ).resourceGroupId
+    const fallback = (
+      await post('/trino/resourcegroup/create', {
+        ...group,
+        name: 'default',
+        softMemoryLimit: '30%',
+        maxQueued: 50,
+        softConcurrencyLimit: 15,
+        hardConcurrencyLimit: 15,
+        schedulingWeight: 3,
+        parent: adhoc,
+      })
+    ).resourceGroupId
+    const selector = { userRegex: '.*', sourceRegex: '.*', queryType: null, selectorResourceEstimate: null }
+    await post('/trino/selector/create', {
+      ...selector,
+      priority: 100,
+      clientTags: '["LargeCustomer"]',
+      resourceGroupId: large,
     })
-    const large = await insert({
-      name: 'large_customer',
-      soft_memory_limit: '70%',
-      max_queued: 50,
-      hard_concurrency_limit: 35,
-      scheduling_weight: 7,
-      parent: adhoc,
-      environment,
+    await post('/trino/selector/create', {
+      ...selector,
+      priority: 1,
+      clientTags: null,
+      resourceGroupId: fallback,
     })
-    const fallback = await insert({
-      name: 'default',
-      soft_memory_limit: '30%',
-      max_queued: 50,
-      hard_concurrency_limit: 15,
-      scheduling_weight: 3,
-      parent: adhoc,
-      environment,
-    })
-    await store.query(
-      `INSERT INTO selectors (resource_group_id, priority, user_regex, source_regex, client_tags) VALUES ($1, 100, '.*', '.*', '["LargeCustomer"]'), ($2, 1, '.*', '.*', NULL)`,
-      [large, fallback],
-    )
     return { adhoc, large, fallback }
   }
 
   it('schedules by the rows of its environment and applies a changed limit on refresh without losing queries', async () => {
-    const ids = await insertArticleRows('test')
-    await insertArticleRows('other')
+    const ids = await createThroughApi('test')
+    await createThroughApi('other')
     const jdbc = database.url.replace(/^postgres(ql)?:\/\//, 'jdbc:postgresql://')
     const etc = etcWith({
       'resource-groups.properties': `resource-groups.configuration-manager=db\nresource-groups.config-db-url=${jdbc}\n`,
@@ -221,7 +252,7 @@ describe('resource-groups.properties with the db manager, against a real databas
           const now = scheduler.tick(Date.now())
           return now.length > 0 ? now : undefined
         },
-        { timeoutMs: 5_000, what: 'the raised limit to start the queued query' },
+        { timeoutMs: 2_000, what: 'the limit raised through the API to start the queued query' },
       )
       expect(started).toEqual(['plain'])
       expect(scheduler.groupOf('tagged')).toEqual(['adhoc', 'large_customer'])

@@ -149,6 +149,8 @@ export function createResourceGroupScheduler(
   const groups = new Map<string, GroupInstance>()
   const queries = new Map<string, QueryRecord>()
   let lastQuotaGenerationMs: number | undefined
+  /** Kept alongside `queries` so `counts()` is O(1); checkInvariants recounts. */
+  let runningCount = 0
 
   // ---------------------------------------------------------------------------------------------
   // Group configuration
@@ -368,6 +370,7 @@ export function createResourceGroupScheduler(
   ): void {
     query.state = 'running'
     query.startedAtMs = nowMs
+    runningCount++
     group.runningQueries.add(query)
     for (let ancestor = group.parent; ancestor !== undefined; ancestor = ancestor.parent) {
       ancestor.descendantRunningQueries++
@@ -519,6 +522,7 @@ export function createResourceGroupScheduler(
     queries.delete(queryId)
     const group = record.group
     if (record.state === 'running') {
+      runningCount--
       group.runningQueries.delete(record)
       for (let ancestor = group.parent; ancestor !== undefined; ancestor = ancestor.parent) {
         ancestor.descendantRunningQueries--
@@ -635,6 +639,8 @@ export function createResourceGroupScheduler(
       assert(group.cpuUsageMs >= 0 && group.memoryUsageBytes >= 0, `${group.key}: usage went negative`)
     }
     assert(seen.size === queries.size, 'a query record belongs to no group')
+    const running = [...queries.values()].filter((query) => query.state === 'running').length
+    assert(running === runningCount, `running count ${runningCount} drifted from ${running}`)
   }
 
   return {
@@ -648,9 +654,7 @@ export function createResourceGroupScheduler(
       available = value
     },
     counts() {
-      let running = 0
-      for (const query of queries.values()) if (query.state === 'running') running++
-      return { running, queued: queries.size - running }
+      return { running: runningCount, queued: queries.size - runningCount }
     },
     groupOf(queryId: string) {
       return queries.get(queryId)?.group.id
