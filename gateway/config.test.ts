@@ -14,6 +14,7 @@ import {
   parseGatewayConfig,
   substituteEnvironment,
 } from './config.ts'
+import type { DataStoreConfig } from './store/types.ts'
 
 let scratch: string
 
@@ -244,7 +245,25 @@ describe('parseGatewayConfig refusals', () => {
       'a section that is not a mapping',
       { routing: 'adhoc' },
       'CONFIG_INVALID',
-      ['routing:', '(got "adhoc")'],
+      ['routing: expected a mapping of keys (got "adhoc")'],
+    ],
+    [
+      'an unknown key in a nested section',
+      { routingRules: { rulesEngine: true } },
+      'CONFIG_INVALID',
+      ['routingRules.rulesEngine: unknown key; expected one of rulesEngineEnabled'],
+    ],
+    [
+      'a MySQL jdbcUrl',
+      { dataStore: { jdbcUrl: 'jdbc:mysql://db:3306/gateway' } },
+      'DATASTORE_NOT_SUPPORTED',
+      ['dataStore.jdbcUrl: only PostgreSQL is supported by trino-gateway-lab'],
+    ],
+    [
+      'a JDBC parameter that cannot be passed on',
+      { dataStore: { jdbcUrl: 'jdbc:postgresql://db/gw?loginTimeout=5' } },
+      'DATASTORE_URL_INVALID',
+      ['parameter loginTimeout is not supported'],
     ],
     [
       'a whitelist that is not a list',
@@ -321,6 +340,14 @@ describe('parseGatewayConfig refusals', () => {
       expect(error.message).toContain(`${monitorType} is a Trino Gateway monitor type not yet supported`)
     },
   )
+
+  it('never echoes the database password in an error', () => {
+    const error = refusal(() =>
+      parseGatewayConfig({ dataStore: { password: 123456789, bogus: 1 } }, 'g.yaml'),
+    )
+    expect(error.message).toContain('dataStore.password: expected a string (got "***")')
+    expect(error.message).not.toContain('123456789')
+  })
 
   it('names every problem of a config at once', () => {
     const error = refusal(() =>
@@ -416,6 +443,9 @@ describe('loadGatewayConfig', () => {
       ].join('\n'),
     )
     const config = await loadGatewayConfig(path, { GATEWAY_PORT: '0', DB_PASSWORD: 's3cret' })
+    // The store takes the normalized dataStore section as it is.
+    const forStore: DataStoreConfig = config.dataStore
+    expect(forStore.runMigrationsEnabled).toBe(true)
     expect(config).toEqual({
       source: path,
       serverConfig: { httpPort: 0, nodeEnvironment: 'test' },

@@ -15,10 +15,11 @@ import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
-import { describeIssues } from '../common/errors.ts'
+import { CodedError, describeIssues } from '../common/errors.ts'
 import { gatewayError } from './errors.ts'
 import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
+import { resolvePostgresUrl } from './store/connection.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
 export const defaultStatementPath = '/v1/statement'
@@ -105,55 +106,76 @@ const nonEmptyString = z
   .min(1, { error: 'expected a non-empty string' })
 const optionalString = z.string({ error: 'expected a string' }).optional()
 
+/** For a section given as something other than a mapping; unknown keys get their own message. */
+const mappingExpected = {
+  error: (issue: { code?: string }) =>
+    issue.code === 'invalid_type' ? 'expected a mapping of keys' : undefined,
+}
+
 const serverConfigSchema = z
-  .strictObject({
-    'http-server.http.port': integerKey(0, 65_535).default(8080),
-    'node.environment': z
-      .string({ error: 'expected a string' })
-      .regex(/^[a-z0-9][_a-z0-9]*$/, {
-        error:
-          'expected lower-case letters, digits and underscores, starting with a letter or digit (Airlift rule)',
-      })
-      .optional(),
-  })
+  .strictObject(
+    {
+      'http-server.http.port': integerKey(0, 65_535).default(8080),
+      'node.environment': z
+        .string({ error: 'expected a string' })
+        .regex(/^[a-z0-9][_a-z0-9]*$/, {
+          error:
+            'expected lower-case letters, digits and underscores, starting with a letter or digit (Airlift rule)',
+        })
+        .optional(),
+    },
+    mappingExpected,
+  )
   .transform((section) => ({
     /** 0 asks the system for an ephemeral port. */
     httpPort: section['http-server.http.port'],
     nodeEnvironment: section['node.environment'],
   }))
 
-const dataStoreSchema = z.strictObject({
-  /** Absent: the embedded PostgreSQL. */
-  jdbcUrl: nonEmptyString.optional(),
-  user: optionalString,
-  password: optionalString,
-  /** Accepted and ignored, as Trino Gateway does (the URL picks the driver). */
-  driver: optionalString,
-  queryHistoryEnabled: booleanKey().default(true),
-  queryHistoryHoursRetention: integerKey(1, 24 * 365 * 10).default(4),
-  runMigrationsEnabled: booleanKey().default(true),
-})
+const dataStoreSchema = z.strictObject(
+  {
+    /** Absent: the embedded PostgreSQL. */
+    jdbcUrl: nonEmptyString.optional(),
+    user: optionalString,
+    password: optionalString,
+    /** Accepted and ignored, as Trino Gateway does (the URL picks the driver). */
+    driver: optionalString,
+    queryHistoryEnabled: booleanKey().default(true),
+    queryHistoryHoursRetention: integerKey(1, 24 * 365 * 10).default(4),
+    runMigrationsEnabled: booleanKey().default(true),
+  },
+  mappingExpected,
+)
 
 const routingSchema = z
-  .strictObject({
-    defaultRoutingGroup: nonEmptyString.default('adhoc'),
-    asyncTimeout: durationMsKey(1).prefault('2m'),
-    forwardedHeadersEnabled: booleanKey().default(true),
-    /** Our extension: rewrite `nextUri` / `infoUri` that point at the backend to the gateway. */
-    rewriteNextUri: booleanKey().default(true),
-  })
+  .strictObject(
+    {
+      defaultRoutingGroup: nonEmptyString.default('adhoc'),
+      asyncTimeout: durationMsKey(1).prefault('2m'),
+      forwardedHeadersEnabled: booleanKey().default(true),
+      /** Our extension: rewrite `nextUri` / `infoUri` that point at the backend to the gateway. */
+      rewriteNextUri: booleanKey().default(true),
+    },
+    mappingExpected,
+  )
   .transform(({ asyncTimeout, ...rest }) => ({ ...rest, asyncTimeoutMs: asyncTimeout }))
 
 const monitorSchema = z
-  .strictObject({
-    taskDelay: durationMsKey(monitorTaskDelayMsMin).prefault('1m'),
-    retries: integerKey(0, monitorRetriesMax).default(0),
-  })
+  .strictObject(
+    {
+      taskDelay: durationMsKey(monitorTaskDelayMsMin).prefault('1m'),
+      retries: integerKey(0, monitorRetriesMax).default(0),
+    },
+    mappingExpected,
+  )
   .transform(({ taskDelay, retries }) => ({ taskDelayMs: taskDelay, retries }))
 
-const clusterStatsConfigurationSchema = z.strictObject({
-  monitorType: z.enum(['INFO_API', 'NOOP'], { error: 'expected INFO_API or NOOP' }).default('INFO_API'),
-})
+const clusterStatsConfigurationSchema = z.strictObject(
+  {
+    monitorType: z.enum(['INFO_API', 'NOOP'], { error: 'expected INFO_API or NOOP' }).default('INFO_API'),
+  },
+  mappingExpected,
+)
 
 const extraWhitelistPathsSchema = z
   .array(z.string({ error: 'expected a regular expression (string)' }), {
@@ -283,13 +305,18 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
 
   const parsed = configSchema.safeParse(document)
   if (!parsed.success) {
-    const problems = describeIssues(parsed.error.issues.flatMap(expandUnknownKeys), document)
+    const problems = describeIssues(
+      parsed.error.issues.flatMap(expandUnknownKeys),
+      withSecretsHidden(document),
+    )
     throw gatewayError('CONFIG_INVALID', `${source}: invalid configuration:\n${bulletList(problems)}`, {
       source,
       problems,
     })
   }
   const sections = parsed.data
+  const { jdbcUrl } = sections.dataStore
+  if (jdbcUrl !== undefined) checkJdbcUrl({ ...sections.dataStore, jdbcUrl }, source)
   return {
     source,
     serverConfig: sections.serverConfig,
@@ -349,16 +376,53 @@ function expandUnknownKeys(issue: z.core.$ZodIssue): Array<{ path: PropertyKey[]
   })
 }
 
+/** The keys the object schema at `path` accepts, found by walking the schemas themselves. */
 function acceptedKeysAt(path: readonly PropertyKey[]): string[] {
-  if (path.length === 0) return Object.keys(sectionSchemas)
-  const shapes: Record<string, readonly string[]> = {
-    serverConfig: supportedServerConfigKeys,
-    dataStore: Object.keys(dataStoreSchema.shape),
-    routing: ['defaultRoutingGroup', 'asyncTimeout', 'forwardedHeadersEnabled', 'rewriteNextUri'],
-    monitor: ['taskDelay', 'retries'],
-    clusterStatsConfiguration: Object.keys(clusterStatsConfigurationSchema.shape),
+  let schema: z.core.$ZodType | undefined = configSchema
+  for (const key of path) {
+    const shape = objectShapeOf(schema)
+    schema = shape?.[String(key)]
+    if (schema === undefined) return []
   }
-  return path.length === 1 ? [...(shapes[String(path[0])] ?? [])] : []
+  return Object.keys(objectShapeOf(schema) ?? {})
+}
+
+/** Unwraps defaults, optionals, transforms and refinements down to an object schema's shape. */
+function objectShapeOf(schema: z.core.$ZodType | undefined): Record<string, z.core.$ZodType> | undefined {
+  for (let depth = 0; schema !== undefined && depth < 10; depth++) {
+    const def = schema._zod.def as z.core.$ZodTypeDef & {
+      shape?: Record<string, z.core.$ZodType>
+      innerType?: z.core.$ZodType
+      in?: z.core.$ZodType
+      out?: z.core.$ZodType
+    }
+    if (def.type === 'object') return def.shape
+    // A preprocess is a pipe whose input is a transform: the object is on the output side.
+    schema =
+      def.innerType ??
+      (def.type === 'pipe' ? (def.in?._zod.def.type === 'transform' ? def.out : def.in) : undefined)
+  }
+  return undefined
+}
+
+/** A bad jdbcUrl stops start-up here, with the store's own code, before anything starts. */
+function checkJdbcUrl(dataStore: ParsedSections['dataStore'] & { jdbcUrl: string }, source: string): void {
+  try {
+    resolvePostgresUrl(dataStore)
+  } catch (error) {
+    if (!(error instanceof CodedError)) throw error
+    throw new CodedError(error.code, `${source}: ${error.message}`, error.statusCode, {
+      source,
+      ...error.details,
+    })
+  }
+}
+
+/** The document as error messages may echo it: `dataStore.password` replaced by `***`. */
+function withSecretsHidden(document: object): object {
+  const dataStore = (document as Record<string, unknown>).dataStore
+  if (!isMapping(dataStore) || !('password' in dataStore)) return document
+  return { ...document, dataStore: { ...dataStore, password: '***' } }
 }
 
 function regexProblem(pattern: string): string | undefined {
