@@ -143,11 +143,3 @@ async function schedulerFor(
     maxQueuedQueries: options.coordinator?.maxQueuedQueries ?? etc.maxQueuedQueries,
   })
 }
-
-function isScheduler(value: unknown): value is QueryScheduler {
-  if (value === null || typeof value !== 'object') return false
-  const candidate = value as Record<string, unknown>
-  return ['submit', 'release', 'tick', 'counts', 'groupOf'].every(
-    (key) => typeof candidate[key] === 'function',
-  )
-}
