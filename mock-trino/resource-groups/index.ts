@@ -28,6 +28,7 @@ export { compileConfig, parseResourceGroupsJson } from './config.ts'
 export { type ResourceGroupTables, rowsToConfig } from './db-rows.ts'
 export { jdbcToPostgresUrl, type ResourceGroupsLogger, readResourceGroupTables } from './db-source.ts'
 export { resourceGroupErrorNames } from './errors.ts'
+export { isResourceGroupScheduler, type ResourceGroupStateApiOptions, resourceGroupStateApi } from './http.ts'
 export type {
   ResourceGroupScheduler,
   ResourceGroupSchedulerOptions,
@@ -96,7 +97,7 @@ export interface EtcResourceGroupScheduler extends ResourceGroupScheduler {
   close(): Promise<void>
 }
 
-export interface LoadSchedulerOptions extends ResourceGroupSchedulerOptions {}
+export type LoadSchedulerOptions = ResourceGroupSchedulerOptions
 
 export async function loadSchedulerFromEtc(
   etcDir: string,
