@@ -7,18 +7,20 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { Agent } from 'undici'
 import { CodedError } from '../common/errors.ts'
 import { backendsApi } from './api/backends.ts'
+import { resourceGroupsApi } from './api/resource-groups.ts'
 import { webappApi } from './api/webapp.ts'
 import { type BackendService, createBackendService } from './clusters/backend-service.ts'
 import { createHealthMonitor, type HealthMonitor } from './clusters/monitor.ts'
 import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
-import { type HistoryRetention, startHistoryRetention } from './proxy/history-retention.ts'
 import { QueryIdCache, queryIdCacheEntriesMax } from './proxy/query-id-cache.ts'
 import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
+import { createRulesSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
+import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
 
 /** Connections the proxy keeps per backend origin at most. */
@@ -90,7 +92,9 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     logger.warn({ err: (error as Error).message }, 'routing-decision listener threw'),
   )
   const cache = new QueryIdCache(queryIdCacheEntriesMax)
-  let selector = options.selector ?? createHeaderRoutingGroupSelector()
+  // `routingRules` decides: file rules, an external service, or (engine off) the header.
+  const rulesSelector = createRulesSelector(config.routingRules, config.requestAnalyzerConfig, logger)
+  let selector = options.selector ?? rulesSelector ?? createHeaderRoutingGroupSelector()
   let picker = options.picker ?? randomBackendPicker
   const proxy = createProxy({
     options: {
@@ -143,10 +147,19 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
 
   await app.register(backendsApi, { backends, registry, isReady: () => monitor.ready })
   await app.register(webappApi, { backends, registry, store, startedAtMs: Date.now() })
+  await app.register(rulesApi, {
+    rulesConfigPath: config.routingRules.rulesConfigPath,
+    rulesEngineEnabled: config.routingRules.rulesEngineEnabled,
+    rulesType: config.routingRules.rulesType,
+    analyzeRequest: config.requestAnalyzerConfig.analyzeRequest,
+    // Only the file selector reloads after a rules update.
+    selector: rulesSelector !== undefined && 'reload' in rulesSelector ? rulesSelector : undefined,
+  })
+  await app.register(resourceGroupsApi, { store })
 
   const retention = startHistoryRetention({
     history: store.history,
-    retentionHours: config.dataStore.queryHistoryHoursRetention,
+    hoursRetention: config.dataStore.queryHistoryHoursRetention,
     logger,
   })
 
@@ -167,9 +180,10 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     },
     async close() {
       await monitor.close()
-      await retention.close()
+      await retention.stop()
       await app.close()
       await selector.close?.()
+      if (rulesSelector !== undefined && rulesSelector !== selector) await rulesSelector.close?.()
       await dispatcher.close().catch(() => dispatcher.destroy())
     },
   }
