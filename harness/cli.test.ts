@@ -1,0 +1,182 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { type CliIo, exitCodes, main } from './cli.ts'
+import type { Report } from './report/report.ts'
+import { scenariosDir } from './scenario/loader.ts'
+
+/**
+ * The runner end to end: every committed scenario passes through the CLI (real gateway, mock
+ * clusters and embedded database on loopback ports), a concurrent scenario run again at another
+ * concurrency gives the same routing decision digest, and each exit status means what it says.
+ */
+
+function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
+  let out = ''
+  let err = ''
+  return {
+    out: (text) => {
+      out += text
+    },
+    err: (text) => {
+      err += text
+    },
+    tty: false,
+    stdout: () => out,
+    stderr: () => err,
+  }
+}
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'tgl-cli-'))
+}
+
+async function readReport(dir: string): Promise<Report> {
+  return JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as Report
+}
+
+const scenarioRunTimeoutMs = 120_000
+const committed = readdirSync(scenariosDir)
+  .filter((file) => file.endsWith('.yaml'))
+  .map((file) => file.replace(/\.yaml$/, ''))
+  .sort()
+const digests = new Map<string, string>()
+
+describe('committed scenarios', () => {
+  it('include the four of the harness issue', () => {
+    expect(committed).toEqual(
+      expect.arrayContaining(['adhoc-fallback', 'header-routing', 'blue-green', 'sticky-ha']),
+    )
+  })
+
+  it.each(committed)(
+    '%s passes with exit status 0 and writes its four reports',
+    async (name) => {
+      const dir = await tempDir()
+      const io = captureIo()
+      const code = await main(['run', name, '--report-dir', dir], io)
+      expect(code, `${io.stdout()}\n${io.stderr()}`).toBe(exitCodes.passed)
+      for (const file of ['report.json', 'report.md', 'junit.xml', 'trace.jsonl']) {
+        expect(existsSync(path.join(dir, file)), file).toBe(true)
+      }
+      const report = await readReport(dir)
+      expect(report).toMatchObject({ scenario: name, passed: true })
+      expect(report.queries.length).toBeGreaterThan(0)
+      // Every routed query left a decision in the trace, keyed by its trace token.
+      const trace = (await readFile(path.join(dir, 'trace.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { traceToken: string | null; kind: string })
+      const routed = new Set(trace.filter((line) => line.kind === 'routed').map((line) => line.traceToken))
+      for (const query of report.queries) expect(routed.has(query.traceToken), query.traceToken).toBe(true)
+      expect(io.stdout()).toContain(`PASSED ${name}`)
+      digests.set(name, report.routingDecisionDigest)
+    },
+    scenarioRunTimeoutMs,
+  )
+
+  it(
+    'gives the same routing decision digest at another concurrency, and exit 1 with the rerun command when an expectation fails',
+    async () => {
+      const original = digests.get('adhoc-fallback')
+      expect(original, 'the adhoc-fallback run above').toBeDefined()
+      const text = await readFile(path.join(scenariosDir, 'adhoc-fallback.yaml'), 'utf8')
+      const changed = text
+        .replace(/concurrency: 4/g, 'concurrency: 1')
+        .replace(/concurrency: 2/g, 'arrivalRatePerSecond: 40')
+        .concat(
+          '  - kind: ranOn\n    name: deliberately wrong\n    client: etl\n    clusters: [trino-adhoc-1]\n',
+        )
+      expect(changed).not.toMatch(/concurrency: [24]/)
+      const dir = await tempDir()
+      const file = path.join(dir, 'adhoc-fallback-sequential.yaml')
+      await writeFile(file, changed)
+      const io = captureIo()
+      const code = await main(['run', file, '--report-dir', path.join(dir, 'report')], io)
+      expect(code, io.stderr()).toBe(exitCodes.failed)
+      const report = await readReport(path.join(dir, 'report'))
+      expect(report.routingDecisionDigest).toBe(original)
+      expect(report.expectations.filter((e) => !e.passed).map((e) => e.name)).toEqual(['deliberately wrong'])
+      expect(io.stdout()).toContain(`rerun:  npm run scenario -- ${file} --seed 42`)
+      expect(io.stdout()).toMatch(/FAIL\s+deliberately wrong/)
+    },
+    scenarioRunTimeoutMs,
+  )
+})
+
+describe('scenario CLI exit status', () => {
+  it('is 2 for an invalid file, listing each problem with line and column', async () => {
+    const dir = await tempDir()
+    const file = path.join(dir, 'bad.yaml')
+    await writeFile(
+      file,
+      'name: bad\ndescription: x\nseed: 1\nclusters: []\nclients:\n  - name: c\n    sql: 1\nexpectations: []\n',
+    )
+    const io = captureIo()
+    expect(await main(['run', file], io)).toBe(exitCodes.invalid)
+    expect(io.stderr()).toContain('SCENARIO_INVALID')
+    expect(io.stderr()).toContain(`${file}:4:11 clusters: Too small`)
+    expect(io.stderr()).toContain(`${file}:7:10 clients[0].sql`)
+  })
+
+  it('is 2 for a scenario that does not exist', async () => {
+    const io = captureIo()
+    expect(await main(['run', 'no-such-scenario'], io)).toBe(exitCodes.invalid)
+    expect(io.stderr()).toContain('SCENARIO_NOT_FOUND')
+  })
+
+  it('is 2 with usage for a bad command line', async () => {
+    for (const argv of [
+      ['run'],
+      ['walk', 'x'],
+      ['run', 'x', '--seed', 'abc'],
+      ['all', '--seed', '3'],
+      ['run', 'x', '--nope'],
+    ]) {
+      const io = captureIo()
+      expect(await main(argv, io), argv.join(' ')).toBe(exitCodes.invalid)
+      expect(io.stderr()).toContain('usage:')
+    }
+  })
+
+  it('is 2 when the topology cannot start, naming the reason', async () => {
+    const dir = await tempDir()
+    const file = path.join(dir, 'bad-gateway.yaml')
+    const text = (await readFile(path.join(scenariosDir, 'header-routing.yaml'), 'utf8')).replace(
+      'taskDelay: 100ms',
+      'taskDelay: soon',
+    )
+    await writeFile(file, text)
+    const io = captureIo()
+    expect(await main(['run', file], io)).toBe(exitCodes.invalid)
+    expect(io.stderr()).toContain('TOPOLOGY_START_FAILED')
+    expect(io.stderr()).toContain('monitor.taskDelay')
+  })
+
+  it(
+    'is 130 when interrupted, after tearing the topology down',
+    async () => {
+      const dir = await tempDir()
+      const controller = new AbortController()
+      const io = captureIo()
+      const outDir = path.join(dir, 'report')
+      const run = main(
+        ['run', 'blue-green', '--report-dir', outDir],
+        {
+          ...io,
+          out: (text) => {
+            io.out(text)
+            // Interrupt once the first query is done: clients, actions and topology are all live.
+            if (text.includes('queries done')) controller.abort()
+          },
+        },
+        controller.signal,
+      )
+      expect(await run).toBe(exitCodes.interrupted)
+      expect(existsSync(path.join(outDir, 'report.json'))).toBe(false)
+    },
+    scenarioRunTimeoutMs,
+  )
+})
