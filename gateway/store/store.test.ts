@@ -8,16 +8,18 @@ import { CodedError } from '../../common/errors.ts'
 import { waitFor } from '../../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
 import { openStore } from './index.ts'
-import { migrationHistoryTable } from './migrations.ts'
+import { loadMigrations, migrationHistoryTable } from './migrations.ts'
 import { startHistoryRetention } from './retention.ts'
 import type { BackendRecord, GatewayStore, QueryHistoryRecord } from './types.ts'
 
 let database: TestDatabase
 let store: GatewayStore
+let migrationVersions: number[]
 
 beforeAll(async () => {
   database = await openTestDatabase()
   store = await openStore({ dataStore: database.dataStore })
+  migrationVersions = (await loadMigrations()).map((migration) => migration.version)
 })
 
 afterAll(async () => {
@@ -156,7 +158,7 @@ describe('store migrations', () => {
     const history = await store.query<{ version: number }>(
       `SELECT version FROM ${migrationHistoryTable} ORDER BY version`,
     )
-    expect(history.map((row) => row.version)).toEqual([1, 2])
+    expect(history.map((row) => row.version)).toEqual(migrationVersions)
   })
 
   it('applies each migration once when two gateways start on one fresh database at once', async () => {
@@ -170,7 +172,7 @@ describe('store migrations', () => {
       const history = await stores[0].query<{ version: number }>(
         `SELECT version FROM ${migrationHistoryTable} ORDER BY version`,
       )
-      expect(history.map((row) => row.version)).toEqual([1, 2])
+      expect(history.map((row) => row.version)).toEqual(migrationVersions)
       await stores[1].backends.insert(backend('concurrent'))
       expect(await stores[2].backends.get('concurrent')).toEqual(backend('concurrent'))
       await Promise.all(stores.map((each) => each.close()))
@@ -178,29 +180,99 @@ describe('store migrations', () => {
       await fresh.close()
     }
   })
+})
 
-  it('creates nothing with runMigrationsEnabled false, and refuses to start once an applied migration changed', async () => {
-    const fresh = await openTestDatabase()
+describe('store migrations on a database an older Trino Gateway set up', () => {
+  let legacy: TestDatabase
+  beforeAll(async () => {
+    legacy = await openTestDatabase()
+  })
+  afterAll(async () => {
+    await legacy?.close()
+  })
+
+  it('creates nothing when runMigrationsEnabled is false', async () => {
+    const bare = await openStore({ dataStore: { ...legacy.dataStore, runMigrationsEnabled: false } })
     try {
-      const bare = await openStore({ dataStore: { ...fresh.dataStore, runMigrationsEnabled: false } })
-      const tables = await bare.query(
-        "SELECT 1 FROM information_schema.tables WHERE table_name = 'gateway_backend'",
-      )
-      await bare.close()
-      expect(tables).toEqual([])
-
-      const first = await openStore({ dataStore: fresh.dataStore })
-      await first.query(`UPDATE ${migrationHistoryTable} SET checksum = 'edited' WHERE version = 1`)
-      await first.close()
-      const opening = openStore({ dataStore: fresh.dataStore })
-      await expect(opening).rejects.toBeInstanceOf(CodedError)
-      await expect(opening).rejects.toMatchObject({
-        code: 'STORE_MIGRATION_FAILED',
-        message: expect.stringMatching(/V1__.*was changed after it was applied/),
-      })
+      expect(
+        await bare.query('SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()'),
+      ).toEqual([])
+      // The tables as Trino Gateway's V1 made them before v19 (trino-gateway.md section 6).
+      await bare.query(`
+        CREATE TABLE gateway_backend (name VARCHAR(256) PRIMARY KEY, routing_group VARCHAR(256),
+          backend_url VARCHAR(256), external_url VARCHAR(256), active BOOLEAN);
+        CREATE TABLE query_history (query_id VARCHAR(256) PRIMARY KEY, query_text VARCHAR(256), created BIGINT,
+          backend_url VARCHAR(256), user_name VARCHAR(256), source VARCHAR(256));
+        CREATE INDEX query_history_created_idx ON query_history (created);
+        CREATE TABLE resource_groups (resource_group_id SERIAL PRIMARY KEY, name VARCHAR(250) NOT NULL UNIQUE,
+          parent BIGINT REFERENCES resource_groups (resource_group_id), jmx_export BOOLEAN,
+          scheduling_policy VARCHAR(128), scheduling_weight INT, soft_memory_limit VARCHAR(128) NOT NULL,
+          max_queued INT NOT NULL, hard_concurrency_limit INT NOT NULL, soft_concurrency_limit INT,
+          soft_cpu_limit VARCHAR(128), hard_cpu_limit VARCHAR(128), environment VARCHAR(128));
+        CREATE TABLE selectors (resource_group_id BIGINT NOT NULL REFERENCES resource_groups (resource_group_id),
+          priority BIGINT NOT NULL, user_regex VARCHAR(512), source_regex VARCHAR(512), query_type VARCHAR(512),
+          client_tags VARCHAR(512), selector_resource_estimate VARCHAR(1024));
+        CREATE TABLE resource_groups_global_properties (name VARCHAR(128) NOT NULL PRIMARY KEY, value VARCHAR(512) NULL,
+          CHECK (name IN ('cpu_quota_period')));
+        INSERT INTO gateway_backend VALUES ('trino-a', 'adhoc', 'http://trino-a:8080', NULL, true);
+        INSERT INTO query_history VALUES ('20240101_000000_00001_legcy', 'SELECT 1', 1700000000000,
+          'http://trino-a:8080', 'alice', 'cli');
+        INSERT INTO resource_groups (name, soft_memory_limit, max_queued, hard_concurrency_limit) VALUES ('adhoc', '100%', 10, 5);
+        INSERT INTO selectors (resource_group_id, priority, user_regex) VALUES (1, 1, '.*');
+      `)
     } finally {
-      await fresh.close()
+      await bare.close()
     }
+  })
+
+  it('brings the old tables to the current columns and keeps their rows', async () => {
+    const upgraded = await openStore({ dataStore: legacy.dataStore })
+    try {
+      expect(await upgraded.backends.get('trino-a')).toMatchObject({
+        proxyTo: 'http://trino-a:8080',
+        active: true,
+      })
+      expect(await upgraded.history.findByQueryId('20240101_000000_00001_legcy')).toMatchObject({
+        userName: 'alice',
+        routingGroup: null,
+        externalUrl: null,
+      })
+      const longText = `SELECT '${'y'.repeat(1000)}'`
+      await upgraded.history.insert(historyRecord('20240101_000000_00002_legcy', { queryText: longText }))
+      expect((await upgraded.history.findByQueryId('20240101_000000_00002_legcy'))?.queryText).toBe(longText)
+      const selectorColumns = await upgraded.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'selectors' AND table_schema = current_schema()",
+      )
+      expect(selectorColumns.map((row) => row.column_name)).toEqual(
+        expect.arrayContaining([
+          'id',
+          'user_group_regex',
+          'original_user_regex',
+          'authenticated_user_regex',
+          'query_text_regex',
+        ]),
+      )
+      await upgraded.query(
+        "INSERT INTO resource_groups_global_properties (name, value) VALUES ('physical_data_scan_quota_period', '1h')",
+      )
+      await upgraded.query(
+        "INSERT INTO resource_groups (name, max_queued, hard_concurrency_limit) VALUES ('no_memory_limit', 1, 1)",
+      )
+    } finally {
+      await upgraded.close()
+    }
+  })
+
+  it('refuses to start once an applied migration file was changed', async () => {
+    const first = await openStore({ dataStore: legacy.dataStore })
+    await first.query(`UPDATE ${migrationHistoryTable} SET checksum = 'edited' WHERE version = 1`)
+    await first.close()
+    const opening = openStore({ dataStore: legacy.dataStore })
+    await expect(opening).rejects.toBeInstanceOf(CodedError)
+    await expect(opening).rejects.toMatchObject({
+      code: 'STORE_MIGRATION_FAILED',
+      message: expect.stringMatching(/V1__.*was changed after it was applied/),
+    })
   })
 })
 
