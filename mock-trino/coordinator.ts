@@ -133,6 +133,11 @@ export class Coordinator {
     this.ids = new QueryIdGenerator(options.querySuffix)
   }
 
+  /** The admission scheduler, read by `/v1/resourceGroupState`. */
+  get scheduler(): QueryScheduler {
+    return this.options.scheduler
+  }
+
   /** Called with a query's id whenever its state changes (admission, failure, finish). */
   onChange(listener: (queryId: string) => void): void {
     this.changeListener = listener

@@ -16,6 +16,7 @@ import {
   trimmedQueryInfo,
 } from './protocol/results.ts'
 import { type Headers, parseSession } from './protocol/session.ts'
+import { resourceGroupStateApi } from './resource-groups/http.ts'
 import type { Faults, MockQueryRecord, MockQueryState } from './types.ts'
 
 /**
@@ -547,6 +548,16 @@ export class MockServer {
           notifications: [],
         }),
       )
+    })
+
+    app.register(resourceGroupStateApi, {
+      scheduler: () => core.scheduler,
+      details: (queryId: string) => {
+        const record = core.record(queryId)
+        if (record === undefined) return {}
+        const { sql: query, state: queryState, catalog, schema, clientInfo } = record
+        return { query, queryState, catalog, schema, clientInfo }
+      },
     })
 
     app.register(controlApi, {
