@@ -61,11 +61,17 @@ interface QueryResults {
   data?: string[][]
 }
 
-async function submit(url: string, sql: string, headers: Record<string, string> = {}): Promise<Response> {
+async function submit(
+  url: string,
+  sql: string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(`${url}/v1/statement`, {
     method: 'POST',
     headers: { 'x-trino-user': 'alice', ...headers },
     body: sql,
+    ...(signal === undefined ? {} : { signal }),
   })
 }
 
@@ -275,6 +281,29 @@ describe('sticky follow-ups', () => {
     ])
   })
 
+  it('cancels the query and answers 503 when its id cannot be recorded durably', async () => {
+    const running = await gateway()
+    await resetStore(running)
+    const backend = await fake('w1')
+    await addBackend(running.url, { name: 'w1', proxyTo: backend.url })
+    await healthy(running, 'w1')
+    await running.store.query('ALTER TABLE query_history RENAME TO query_history_away')
+    try {
+      const response = await submit(running.url, 'SELECT 2 PAGES')
+      expect(response.status).toBe(503)
+      const body = (await response.json()) as { code: string; message: string; details: { queryId: string } }
+      expect(body.code).toBe('QUERY_HISTORY_WRITE_FAILED')
+      expect(body.message).toContain('w1')
+      expect(
+        backend.requests.some(
+          (request) => request.method === 'DELETE' && request.url === `/v1/query/${body.details.queryId}`,
+        ),
+      ).toBe(true)
+    } finally {
+      await running.store.query('ALTER TABLE query_history_away RENAME TO query_history')
+    }
+  })
+
   it('keeps routing follow-ups from the cache when query history is disabled, leaving the table empty', async () => {
     const running = await gateway({ dataStore: { queryHistoryEnabled: false } })
     await resetStore(running)
@@ -376,6 +405,25 @@ describe('forwarding', () => {
     const timedOutBody = (await timedOut.json()) as { code: string; message: string }
     expect(timedOutBody.code).toBe('BACKEND_TIMEOUT')
     expect(timedOutBody.message).toContain('slow')
+  })
+
+  it('aborts the backend stream when the client goes away mid-result', async () => {
+    const running = await gateway()
+    await resetStore(running)
+    const backend = await fake('g1')
+    await addBackend(running.url, { name: 'g1', proxyTo: backend.url })
+    await healthy(running, 'g1')
+    const abort = new AbortController()
+    const response = await submit(running.url, `BIG ${200 * 1024 * 1024}`, {}, abort.signal)
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read()
+    abort.abort()
+    await waitFor(() => backend.abortedStreams === 1, {
+      timeoutMs: 10_000,
+      what: 'the backend to see its reader go away',
+    })
+    // The gateway still serves others.
+    expect((await submit(running.url, 'SELECT 1 PAGES')).status).toBe(200)
   })
 
   it('answers 404 for paths that are neither proxied nor gateway resources, 405 for other methods', async () => {

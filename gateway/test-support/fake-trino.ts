@@ -26,6 +26,8 @@ export interface FakeTrino {
   queries: Set<string>
   /** What `/v1/info` answers from now on. */
   setInfo(info: { statusCode?: number; starting?: boolean }): void
+  /** BIG results whose reader went away before the end. */
+  readonly abortedStreams: number
   /** Creates a query as if submitted directly, bypassing any gateway. */
   createQuery(pages?: number): string
   close(): Promise<void>
@@ -42,6 +44,7 @@ export async function startFakeTrino(name: string, options: { port?: number } = 
   const queryIds = new Set<string>()
   let info = { statusCode: 200, starting: false }
   let sequence = 0
+  let abortedStreams = 0
   const suffix = name.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'x'
   let self = ''
 
@@ -176,11 +179,25 @@ export async function startFakeTrino(name: string, options: { port?: number } = 
       }
       const chunk = `${first ? '' : ','}${rows.join(',')}`
       first = false
-      if (!response.write(chunk)) await once(response, 'drain')
-      if (response.destroyed) return
+      if (!response.write(chunk)) await drainOrClose(response)
+      if (response.destroyed) {
+        abortedStreams++
+        return
+      }
     }
     response.end(']}')
   }
+
+  const drainOrClose = (response: ServerResponse) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        response.off('drain', done)
+        response.off('close', done)
+        resolve()
+      }
+      response.on('drain', done)
+      response.on('close', done)
+    })
 
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: Error) => {
@@ -202,6 +219,9 @@ export async function startFakeTrino(name: string, options: { port?: number } = 
       info = { statusCode: next.statusCode ?? 200, starting: next.starting ?? false }
     },
     createQuery: (pages = 1) => newQuery(pages),
+    get abortedStreams() {
+      return abortedStreams
+    },
     async close() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
