@@ -483,6 +483,34 @@ describe('selectors', () => {
     })
   })
 
+  it('consults exact-match source selectors first, the most specific row winning', () => {
+    const scheduler = createResourceGroupScheduler({
+      rootGroups: groups,
+      selectors,
+      exactMatchSourceSelectors: [
+        { source: 'airflow', environment: null, queryType: null, resourceGroupId: ['global', 'big'] },
+        {
+          source: 'airflow',
+          environment: 'test',
+          queryType: 'INSERT',
+          resourceGroupId: ['global', 'tagged'],
+        },
+      ],
+    })
+    expect(scheduler.submit(query('a', { user: 'bob', source: 'airflow' }), 0)).toEqual({
+      kind: 'running',
+      resourceGroupId: ['global', 'big'],
+    })
+    expect(scheduler.submit(query('b', { source: 'airflow', queryType: 'insert' }), 0)).toEqual({
+      kind: 'running',
+      resourceGroupId: ['global', 'tagged'],
+    })
+    expect(scheduler.submit(query('c', { user: 'bob', source: 'other' }), 0)).toEqual({
+      kind: 'running',
+      resourceGroupId: ['global', 'user_bob'],
+    })
+  })
+
   it('keeps one instance per expanded template name', () => {
     const scheduler = createResourceGroupScheduler({ rootGroups: groups, selectors })
     scheduler.submit(query('b1', { user: 'bob' }), 0)

@@ -253,7 +253,6 @@ export function createResourceGroupScheduler(
     if (parent === undefined) roots.set(name, group)
     else parent.subGroups.set(name, group)
     groups.set(groupKey(id), group)
-    if (parent?.schedulingPolicy === 'query_priority') setSchedulingPolicy(group, 'query_priority')
     configure(group, template)
     return group
   }
