@@ -1,5 +1,7 @@
 /** The gateway's own embedded PostgreSQL: these run whatever TGL_TEST_DATABASE says. */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -41,7 +43,7 @@ describe('embedded store', () => {
     await expect(late.connect()).rejects.toThrow()
   })
 
-  it('keeps backends and history across a restart with a data directory', async () => {
+  it('keeps backends and history across a restart with a data directory, which one process at a time holds', async () => {
     const dataDir = join(scratch, 'data')
     const first = await openStore({ dataDir })
     await first.backends.insert({
@@ -61,7 +63,17 @@ describe('embedded store', () => {
       routingGroup: 'adhoc',
       externalUrl: null,
     })
+    // A second process on the same directory would corrupt it: refused while the first runs.
+    await expect(openStore({ dataDir })).rejects.toMatchObject({
+      code: 'EMBEDDED_DATABASE_FAILED',
+      message: expect.stringContaining(`in use by the embedded PostgreSQL of process ${process.pid}`),
+    })
     await first.close()
+    // A lock left behind by a process that died is taken over.
+    const dead = spawn(process.execPath, ['-e', ''])
+    const deadPid = dead.pid as number
+    await once(dead, 'exit')
+    await writeFile(join(dataDir, 'trino-gateway-lab.lock'), String(deadPid))
 
     const second = await openStore({ dataDir })
     try {
@@ -74,6 +86,8 @@ describe('embedded store', () => {
     } finally {
       await second.close()
     }
+    // A clean close leaves no lock behind.
+    await expect(access(join(dataDir, 'trino-gateway-lab.lock'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('refuses a non-PostgreSQL jdbcUrl before starting anything', async () => {
