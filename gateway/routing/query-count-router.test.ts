@@ -201,7 +201,9 @@ describe('pickLeastLoaded properties', () => {
     fc.assert(
       fc.property(scenario, ({ entries, user, tieBreak, seed }) => {
         const candidates = entries.map((_, i) => `c${i}`)
-        const map = new Map(entries.flatMap(([has, s], i) => (has ? [[`c${i}`, s] as const] : [])))
+        const map = new Map<string, LocalStats>(
+          entries.flatMap(([has, s], i) => (has ? [[`c${i}`, s] as const] : [])),
+        )
         const outcome = pickLeastLoaded({ candidates, stats: map, user, tieBreak, rng: rngFor(seed, 'p') })
         if (map.size === 0) return outcome.chosen === undefined
         const keys = candidates.flatMap((name) => {
