@@ -106,6 +106,64 @@ describe('committed scenarios', () => {
   )
 })
 
+describe('timed actions', () => {
+  it(
+    'run in order, every kind once, a gateway restart keeping its port and database for queries in flight',
+    async () => {
+      const dir = await tempDir()
+      const file = path.join(dir, 'actions.yaml')
+      await writeFile(
+        file,
+        `name: actions-check
+description: Every action kind once while a client keeps queries in flight.
+seed: 5
+gateway:
+  config:
+    monitor:
+      taskDelay: 100ms
+clusters:
+  - name: trino-a
+    mock: { workload: { durationMs: 50 } }
+  - name: trino-b
+    mock: { workload: { durationMs: 50 } }
+clients:
+  - name: steady
+    sql: "SELECT 1 /* mock: duration=1500ms */"
+    queries: 6
+    concurrency: 2
+actions:
+  # Both first queries run (their POSTs are answered) when the gateway restarts under them.
+  - { at: 300ms, after: { client: steady, queriesStarted: 2 }, restartGateway: 0 }
+  - { at: 600ms, deactivate: trino-b }
+  - { at: 800ms, activate: trino-b }
+  - { at: 1000ms, faults: { cluster: trino-b, set: { starting: true } } }
+  - { at: 1200ms, removeBackend: trino-b }
+  - { at: 1200ms, faults: { cluster: trino-b, set: { starting: false } } }
+  - { name: back, at: 1400ms, addBackend: trino-b }
+expectations:
+  # Polls of queries in flight across the restart reach the restarted gateway on its old port and
+  # find their backend in the shared database; a changed port would fail them with CONNECTION_FAILED.
+  - kind: errors
+  - kind: noGatewayErrors
+  - kind: ranOn
+    clusters: [trino-a, trino-b]
+`,
+      )
+      const io = captureIo()
+      const code = await main(['run', file, '--report-dir', path.join(dir, 'report')], io)
+      expect(code, `${io.stdout()}\n${io.stderr()}`).toBe(exitCodes.passed)
+      const trace = (await readFile(path.join(dir, 'report', 'trace.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { kind: string; stickySource: string | null; timestampMs: number })
+      // The restarted instance reported decisions too, and found some queries only in the database.
+      expect(trace.filter((line) => line.kind === 'routed').length).toBe(6)
+      expect(trace.some((line) => line.stickySource === 'history')).toBe(true)
+    },
+    scenarioRunTimeoutMs,
+  )
+})
+
 describe('scenario CLI exit status', () => {
   it('is 2 for an invalid file, listing each problem with line and column', async () => {
     const dir = await tempDir()

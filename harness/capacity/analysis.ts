@@ -1,0 +1,209 @@
+import type { InFlightResult, StepResult, Summary, TargetCheck, TargetSeries } from './report-schema.ts'
+
+/**
+ * What a run means: saturation points, the gateway's added latency at equal offered load, the
+ * targets of issue 8, and the verdict in plain words. Pure functions of the measured steps.
+ */
+
+/** Statement submissions through the gateway, as a share of direct submissions in the same run. */
+export const submissionRatioMin = 0.6
+/** Latency the gateway may add at half its saturation rate. */
+export const addedLatencyMsP50Max = 0.5
+export const addedLatencyMsP99Max = 2
+/** Resident memory of the gateway process with `queriesInFlightTarget` queries held open. */
+export const rssMbWithQueriesInFlightMax = 150
+/** The fraction of saturation the latency targets are judged at. */
+export const halfSaturationFraction = 0.5
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits
+  return Math.round(value * scale) / scale
+}
+
+/** The closed-loop step with the highest throughput; ties go to fewer connections. */
+export function saturationStep(steps: readonly StepResult[]): StepResult | undefined {
+  let best: StepResult | undefined
+  for (const step of steps) {
+    if (best === undefined || step.requestsPerSecond > best.requestsPerSecond) best = step
+  }
+  return best
+}
+
+export function summarize(
+  direct: TargetSeries,
+  gateway: TargetSeries,
+  inFlight: InFlightResult | null,
+): Summary {
+  const directSaturation = saturationStep(direct.closedLoop)
+  const gatewaySaturation = saturationStep(gateway.closedLoop)
+  const overheadByRate: Summary['overheadByRate'] = []
+  for (const gatewayStep of gateway.openLoop) {
+    const directStep = direct.openLoop.find(
+      (step) => step.offeredRequestsPerSecond === gatewayStep.offeredRequestsPerSecond,
+    )
+    if (directStep === undefined || gatewayStep.offeredRequestsPerSecond === null) continue
+    overheadByRate.push({
+      offeredRequestsPerSecond: gatewayStep.offeredRequestsPerSecond,
+      addedLatencyMsP50: round(gatewayStep.latencyMs.p50 - directStep.latencyMs.p50, 3),
+      addedLatencyMsP90: round(gatewayStep.latencyMs.p90 - directStep.latencyMs.p90, 3),
+      addedLatencyMsP99: round(gatewayStep.latencyMs.p99 - directStep.latencyMs.p99, 3),
+    })
+  }
+  const halfRate = (gatewaySaturation?.requestsPerSecond ?? 0) * halfSaturationFraction
+  let halfSaturation: Summary['halfSaturation'] = null
+  for (const entry of overheadByRate) {
+    if (
+      halfSaturation === null ||
+      Math.abs(entry.offeredRequestsPerSecond - halfRate) <
+        Math.abs(halfSaturation.offeredRequestsPerSecond - halfRate)
+    ) {
+      halfSaturation = entry
+    }
+  }
+  const directQps = directSaturation?.queriesPerSecond ?? 0
+  return {
+    direct: {
+      saturationRequestsPerSecond: directSaturation?.requestsPerSecond ?? 0,
+      saturationQueriesPerSecond: directQps,
+      saturationConnections: directSaturation?.connections ?? 0,
+    },
+    gateway: {
+      saturationRequestsPerSecond: gatewaySaturation?.requestsPerSecond ?? 0,
+      saturationQueriesPerSecond: gatewaySaturation?.queriesPerSecond ?? 0,
+      saturationConnections: gatewaySaturation?.connections ?? 0,
+      cpuSecondsPer1000RequestsAtSaturation: gatewaySaturation?.gatewayProcess?.cpuSecondsPer1000Requests ?? null,
+      rssMbAtSaturation: gatewaySaturation?.gatewayProcess?.rssMbPeak ?? null,
+    },
+    submissionRatio:
+      directQps > 0 && gatewaySaturation !== undefined
+        ? round(gatewaySaturation.queriesPerSecond / directQps, 3)
+        : null,
+    halfSaturation,
+    overheadByRate,
+    rssMbWithQueriesInFlight: inFlight?.rssMbPeak ?? null,
+    queriesInFlightPeak: inFlight?.queriesInFlightPeak ?? null,
+  }
+}
+
+export function checkTargets(summary: Summary, queriesInFlightTarget: number): TargetCheck[] {
+  const half = summary.halfSaturation
+  const atMost = (measured: number | null | undefined, max: number) =>
+    measured === null || measured === undefined ? null : measured <= max
+  const inFlightReached =
+    summary.queriesInFlightPeak !== null && summary.queriesInFlightPeak >= queriesInFlightTarget
+  return [
+    {
+      name: 'statement submissions through the gateway vs direct',
+      expected: `>= ${submissionRatioMin * 100}% of direct`,
+      measured: summary.submissionRatio === null ? null : round(summary.submissionRatio * 100, 1),
+      unit: '%',
+      met: summary.submissionRatio === null ? null : summary.submissionRatio >= submissionRatioMin,
+    },
+    {
+      name: 'added latency p50 at half saturation',
+      expected: `<= ${addedLatencyMsP50Max} ms`,
+      measured: half?.addedLatencyMsP50 ?? null,
+      unit: 'ms',
+      met: atMost(half?.addedLatencyMsP50, addedLatencyMsP50Max),
+    },
+    {
+      name: 'added latency p99 at half saturation',
+      expected: `<= ${addedLatencyMsP99Max} ms`,
+      measured: half?.addedLatencyMsP99 ?? null,
+      unit: 'ms',
+      met: atMost(half?.addedLatencyMsP99, addedLatencyMsP99Max),
+    },
+    {
+      name: `gateway resident memory with ${queriesInFlightTarget} queries in flight`,
+      expected: `< ${rssMbWithQueriesInFlightMax} MB`,
+      measured: summary.rssMbWithQueriesInFlight,
+      unit: 'MB',
+      // Not judged when the phase never held the target number of queries open.
+      met:
+        summary.rssMbWithQueriesInFlight === null || !inFlightReached
+          ? null
+          : summary.rssMbWithQueriesInFlight < rssMbWithQueriesInFlightMax,
+    },
+  ]
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+function ms(value: number): string {
+  return `${value.toFixed(Math.abs(value) < 10 ? 2 : 1)} ms`
+}
+
+/**
+ * The plain-language verdict: how fast the gateway saturates against direct, what it adds at
+ * which rates, its memory, and which targets hold. Numbers only from the summary.
+ */
+export function verdictText(
+  summary: Summary,
+  targets: readonly TargetCheck[],
+  context: { requestsPerQuery: number; loadAverage1m: number; cpus: number },
+): string {
+  const sentences: string[] = []
+  const gateway = summary.gateway
+  const direct = summary.direct
+  if (gateway.saturationRequestsPerSecond > 0) {
+    const ratio =
+      summary.submissionRatio === null ? '' : `, ${Math.round(summary.submissionRatio * 100)}% of the `
+    sentences.push(
+      `Through the gateway, the Trino protocol saturates at ${integer.format(gateway.saturationQueriesPerSecond)} queries/s ` +
+        `(${integer.format(gateway.saturationRequestsPerSecond)} HTTP requests/s, ${context.requestsPerQuery} per query) ` +
+        `with ${gateway.saturationConnections} connections${ratio}${
+          summary.submissionRatio === null
+            ? ''
+            : `${integer.format(direct.saturationQueriesPerSecond)} queries/s a mock coordinator takes directly in the same run`
+        }.`,
+    )
+  } else {
+    sentences.push('The gateway answered no request successfully: no saturation point was measured.')
+  }
+  const within = summary.overheadByRate.filter((entry) => entry.addedLatencyMsP99 <= addedLatencyMsP99Max)
+  const highestWithin = within.reduce<(typeof within)[number] | undefined>(
+    (best, entry) =>
+      best === undefined || entry.offeredRequestsPerSecond > best.offeredRequestsPerSecond ? entry : best,
+    undefined,
+  )
+  if (summary.halfSaturation !== null) {
+    const half = summary.halfSaturation
+    sentences.push(
+      `At ${integer.format(half.offeredRequestsPerSecond)} requests/s offered (about half its saturation) it adds ` +
+        `${ms(half.addedLatencyMsP50)} at p50 and ${ms(half.addedLatencyMsP99)} at p99 over the direct path.`,
+    )
+  }
+  if (highestWithin !== undefined) {
+    sentences.push(
+      `It adds at most ${ms(highestWithin.addedLatencyMsP99)} at p99 up to ${integer.format(
+        Math.round(highestWithin.offeredRequestsPerSecond / context.requestsPerQuery),
+      )} queries/s (${integer.format(highestWithin.offeredRequestsPerSecond)} requests/s).`,
+    )
+  } else if (summary.overheadByRate.length > 0) {
+    sentences.push(`At every open-loop rate measured it adds more than ${addedLatencyMsP99Max} ms at p99.`)
+  }
+  if (gateway.cpuSecondsPer1000RequestsAtSaturation !== null) {
+    sentences.push(
+      `Each 1,000 requests/s costs the gateway ${gateway.cpuSecondsPer1000RequestsAtSaturation.toFixed(2)} CPU cores at saturation.`,
+    )
+  }
+  if (summary.rssMbWithQueriesInFlight !== null) {
+    sentences.push(
+      `With ${integer.format(summary.queriesInFlightPeak ?? 0)} queries in flight its resident memory peaked at ${Math.round(summary.rssMbWithQueriesInFlight)} MB.`,
+    )
+  }
+  const missed = targets.filter((target) => target.met === false)
+  const unjudged = targets.filter((target) => target.met === null)
+  if (missed.length === 0 && unjudged.length === 0) sentences.push('All targets are met.')
+  else {
+    if (missed.length > 0) sentences.push(`Missed: ${missed.map((target) => target.name).join('; ')}.`)
+    if (unjudged.length > 0)
+      sentences.push(`Not judged (no measurement): ${unjudged.map((target) => target.name).join('; ')}.`)
+  }
+  if (context.loadAverage1m > context.cpus) {
+    sentences.push(
+      `The machine was busy (1-minute load average ${context.loadAverage1m.toFixed(1)} on ${context.cpus} cores), so absolute figures are low; the gateway/direct comparisons were taken under the same load.`,
+    )
+  }
+  return sentences.join(' ')
+}

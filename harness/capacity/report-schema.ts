@@ -1,0 +1,152 @@
+import { z } from 'zod'
+
+/**
+ * The shape of `report.json`, the one result of a capacity run. It is a zod schema because a report
+ * is also an input: `--compare FILE` reads a committed baseline, and a hand-edited or older file must
+ * fail with the field it got wrong rather than compare garbage.
+ */
+
+export const reportSchemaVersion = 1
+
+export const latencyMsSchema = z.strictObject({
+  p50: z.number().min(0),
+  p90: z.number().min(0),
+  p99: z.number().min(0),
+  p999: z.number().min(0),
+  max: z.number().min(0),
+  mean: z.number().min(0),
+})
+export type LatencyMs = z.infer<typeof latencyMsSchema>
+
+/** What /proc said about the gateway process during one step. */
+export const processUsageSchema = z.strictObject({
+  cpuSeconds: z.number().min(0),
+  cpuSecondsPerSecond: z.number().min(0),
+  /** CPU seconds per 1,000 requests, which is also cores busy per 1,000 requests per second. */
+  cpuSecondsPer1000Requests: z.number().min(0).nullable(),
+  rssMbPeak: z.number().min(0),
+  rssMbPer1000RequestsPerSecond: z.number().min(0).nullable(),
+})
+export type ProcessUsage = z.infer<typeof processUsageSchema>
+
+export const stepResultSchema = z.strictObject({
+  mode: z.enum(['closed', 'open']),
+  connections: z.number().int().min(1),
+  /** HTTP requests per second asked for (open loop); null in closed loop. */
+  offeredRequestsPerSecond: z.number().min(0).nullable(),
+  durationS: z.number().min(0),
+  requests: z.number().int().min(0),
+  requestsPerSecond: z.number().min(0),
+  /** Statement submissions (POST /v1/statement) answered per second. */
+  queriesPerSecond: z.number().min(0),
+  latencyMs: latencyMsSchema,
+  coordinatedOmissionCorrected: z.boolean(),
+  errors: z.number().int().min(0),
+  non2xx: z.number().int().min(0),
+  timeouts: z.number().int().min(0),
+  /** Sequences that ended before their last step (a query that finished early). */
+  resets: z.number().int().min(0),
+  /** Sequences whose last response still carried a nextUri (a query left unfinished). */
+  unfinishedQueries: z.number().int().min(0),
+  /** Open loop: requests the schedule asked for that were never sent because the target lagged. */
+  droppedRequests: z.number().int().min(0),
+  loadGeneratorCpuSecondsPerSecond: z.number().min(0),
+  gatewayProcess: processUsageSchema.nullable(),
+})
+export type StepResult = z.infer<typeof stepResultSchema>
+
+export const targetSeriesSchema = z.strictObject({
+  closedLoop: z.array(stepResultSchema),
+  openLoop: z.array(stepResultSchema),
+})
+export type TargetSeries = z.infer<typeof targetSeriesSchema>
+
+export const inFlightResultSchema = z.strictObject({
+  queriesInFlightTarget: z.number().int().min(0),
+  /** Highest running + queued count the mock coordinators reported while the phase ran. */
+  queriesInFlightPeak: z.number().int().min(0),
+  connections: z.number().int().min(0),
+  durationS: z.number().min(0),
+  rssMbBefore: z.number().min(0),
+  rssMbPeak: z.number().min(0),
+  errors: z.number().int().min(0),
+  non2xx: z.number().int().min(0),
+  timeouts: z.number().int().min(0),
+})
+export type InFlightResult = z.infer<typeof inFlightResultSchema>
+
+export const targetCheckSchema = z.strictObject({
+  name: z.string(),
+  expected: z.string(),
+  measured: z.number().nullable(),
+  unit: z.string(),
+  met: z.boolean().nullable(),
+})
+export type TargetCheck = z.infer<typeof targetCheckSchema>
+
+export const overheadAtRateSchema = z.strictObject({
+  offeredRequestsPerSecond: z.number().min(0),
+  addedLatencyMsP50: z.number(),
+  addedLatencyMsP90: z.number(),
+  addedLatencyMsP99: z.number(),
+})
+
+export const summarySchema = z.strictObject({
+  direct: z.strictObject({
+    saturationRequestsPerSecond: z.number().min(0),
+    saturationQueriesPerSecond: z.number().min(0),
+    saturationConnections: z.number().int().min(0),
+  }),
+  gateway: z.strictObject({
+    saturationRequestsPerSecond: z.number().min(0),
+    saturationQueriesPerSecond: z.number().min(0),
+    saturationConnections: z.number().int().min(0),
+    cpuSecondsPer1000RequestsAtSaturation: z.number().min(0).nullable(),
+    rssMbAtSaturation: z.number().min(0).nullable(),
+  }),
+  /** Gateway statement submissions per second over direct, both at saturation. */
+  submissionRatio: z.number().min(0).nullable(),
+  /** The open-loop step closest to half the gateway's saturation rate. */
+  halfSaturation: overheadAtRateSchema.nullable(),
+  overheadByRate: z.array(overheadAtRateSchema),
+  rssMbWithQueriesInFlight: z.number().min(0).nullable(),
+  queriesInFlightPeak: z.number().int().min(0).nullable(),
+})
+export type Summary = z.infer<typeof summarySchema>
+
+export const capacityReportSchema = z.strictObject({
+  schemaVersion: z.literal(reportSchemaVersion),
+  runId: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  mode: z.enum(['quick', 'full']),
+  scenario: z.string().nullable(),
+  seed: z.number().int(),
+  codeVersion: z.string(),
+  machine: z.strictObject({
+    cpus: z.number().int().min(0),
+    cpuModel: z.string(),
+    node: z.string(),
+    platform: z.string(),
+    memoryTotalMb: z.number().min(0),
+    loadAverage1mStart: z.number().min(0),
+    loadAverage1mEnd: z.number().min(0),
+  }),
+  topology: z.strictObject({
+    clusters: z.array(z.strictObject({ name: z.string(), routingGroup: z.string() })),
+    directTarget: z.string(),
+    database: z.string(),
+    processes: z.string(),
+  }),
+  protocol: z.strictObject({
+    sql: z.string(),
+    requestsPerQuery: z.number().int().min(1),
+    headers: z.record(z.string(), z.string()),
+  }),
+  direct: targetSeriesSchema,
+  gateway: targetSeriesSchema.extend({ inFlight: inFlightResultSchema.nullable() }),
+  summary: summarySchema,
+  targets: z.array(targetCheckSchema),
+  verdict: z.string(),
+})
+export type CapacityReport = z.infer<typeof capacityReportSchema>
