@@ -3,6 +3,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parseGatewayConfig } from '../gateway/config.ts'
+import { startGateway } from '../gateway/index.ts'
 import { type CliIo, exitCodes, main } from './cli.ts'
 import type { Report } from './report/report.ts'
 import { scenariosDir } from './scenario/loader.ts'
@@ -159,6 +161,39 @@ expectations:
       // The restarted instance reported decisions too, and found some queries only in the database.
       expect(trace.filter((line) => line.kind === 'routed').length).toBe(6)
       expect(trace.some((line) => line.stickySource === 'history')).toBe(true)
+    },
+    scenarioRunTimeoutMs,
+  )
+})
+
+describe('a gateway already running', () => {
+  it(
+    'is gated as a black box with --gateway-url: clusters registered through its admin API, decisions observed',
+    async () => {
+      const gateway = await startGateway({
+        config: parseGatewayConfig(
+          { serverConfig: { 'http-server.http.port': 0 }, monitor: { taskDelay: '100ms' } },
+          'black-box test gateway',
+        ),
+        seed: 99,
+        logLevel: 'silent',
+      })
+      try {
+        const dir = await tempDir()
+        const io = captureIo()
+        const code = await main(
+          ['run', 'header-routing', '--gateway-url', gateway.url, '--report-dir', dir],
+          io,
+        )
+        expect(code, `${io.stdout()}\n${io.stderr()}`).toBe(exitCodes.passed)
+        const report = await readReport(dir)
+        expect(report.queries.every((query) => query.cluster !== null)).toBe(true)
+        const trace = await readFile(path.join(dir, 'trace.jsonl'), 'utf8')
+        expect(trace.split('\n')[0]).toContain('"observed":true')
+        expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toContain('the gateway was a black box')
+      } finally {
+        await gateway.close()
+      }
     },
     scenarioRunTimeoutMs,
   )
