@@ -1,11 +1,13 @@
 /** The gateway's own embedded PostgreSQL: these run whatever TGL_TEST_DATABASE says. */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { access, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from '../../common/wait.ts'
 import { openStore } from './index.ts'
 import { loadMigrations } from './migrations.ts'
 
@@ -43,38 +45,35 @@ describe('embedded store', () => {
     await expect(late.connect()).rejects.toThrow()
   })
 
-  it('keeps backends and history across a restart with a data directory, which one process at a time holds', async () => {
+  it('keeps what was written before the gateway was killed, and lets one process at a time hold the data directory', async () => {
     const dataDir = join(scratch, 'data')
-    const first = await openStore({ dataDir })
-    await first.backends.insert({
-      name: 'persisted',
-      routingGroup: 'adhoc',
-      proxyTo: 'http://trino-a:8080',
-      externalUrl: null,
-      active: true,
-    })
-    await first.history.insert({
-      queryId: '20240101_000000_00001_persi',
-      queryText: 'SELECT 1',
-      created: 1_700_000_000_000,
-      backendUrl: 'http://trino-a:8080',
-      userName: 'alice',
-      source: null,
-      routingGroup: 'adhoc',
-      externalUrl: null,
-    })
-    // A second process on the same directory would corrupt it: refused while the first runs.
-    await expect(openStore({ dataDir })).rejects.toMatchObject({
-      code: 'EMBEDDED_DATABASE_FAILED',
-      message: expect.stringContaining(`in use by the embedded PostgreSQL of process ${process.pid}`),
-    })
-    await first.close()
-    // A lock left behind by a process that died is taken over.
-    const dead = spawn(process.execPath, ['-e', ''])
-    const deadPid = dead.pid as number
-    await once(dead, 'exit')
-    await writeFile(join(dataDir, 'trino-gateway-lab.lock'), String(deadPid))
+    const holder = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./hold-data-dir.fixture.ts', import.meta.url)), dataDir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const exited = once(holder, 'exit')
+    try {
+      let output = ''
+      holder.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+      })
+      await waitFor(() => output.includes('ready'), {
+        timeoutMs: 60_000,
+        what: 'the child gateway store to write',
+      })
 
+      // A second process on the same directory would corrupt it: refused while the first runs.
+      await expect(openStore({ dataDir })).rejects.toMatchObject({
+        code: 'EMBEDDED_DATABASE_FAILED',
+        message: expect.stringContaining(`in use by the embedded PostgreSQL of process ${holder.pid}`),
+      })
+    } finally {
+      holder.kill('SIGKILL')
+      await exited
+    }
+
+    // The killed process left its lock behind; it is taken over, and the rows are there.
     const second = await openStore({ dataDir })
     try {
       expect((await second.backends.get('persisted'))?.proxyTo).toBe('http://trino-a:8080')
