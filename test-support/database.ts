@@ -13,6 +13,9 @@
  * - `close()` stops the embedded database, or drops the created one `WITH (FORCE)` (ending
  *   connections a test left open). Call it in `afterAll` / `afterEach`; it is idempotent.
  * - The database starts empty: no migrations have run. `openStore` applies them.
+ * - Embedded databases of one test process start from a cached copy of a fresh cluster
+ *   (`reuseInitializedCluster`), about a second each instead of a full initdb. They live in the test
+ *   process: a gateway child process reaches them through `url`.
  */
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
