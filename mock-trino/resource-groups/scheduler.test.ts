@@ -571,6 +571,17 @@ describe('CPU and memory limits', () => {
     },
   )
 
+  it('starts a queued query as soon as regenerated quota lifts the soft-limit penalty, without waiting for a crossing', () => {
+    // Found by the property test: usage 3001 ms of soft 2 s / hard 4 s allows 1 query; one second
+    // regenerates 400 ms, usage 2601 allows 2, though no threshold was crossed.
+    const scheduler = createResourceGroupScheduler(cpuConfig('2s', '4s', 4))
+    scheduler.submit(query('burn'), 0)
+    scheduler.release('burn', 0, { cpuTimeMs: 3001, memoryBytes: 0 })
+    expect(scheduler.submit(query('q1'), 0).kind).toBe('running')
+    expect(scheduler.submit(query('q2'), 0).kind).toBe('queued')
+    expect(scheduler.tick(1000)).toEqual(['q2'])
+  })
+
   it('blocks starts while memory usage exceeds softMemoryLimit, as a percentage of the cluster pool', () => {
     const scheduler = createResourceGroupScheduler(
       {

@@ -435,7 +435,11 @@ export function createResourceGroupScheduler(
     const crossed =
       (group.cpuUsageMs < group.hardCpuLimitMs && before >= group.hardCpuLimitMs) ||
       (group.cpuUsageMs < group.softCpuLimitMs && before >= group.softCpuLimitMs)
-    if (crossed) updateEligibility(group)
+    // Trino re-evaluates only on crossing a limit, and relies on its 100 ms usage refresh for the
+    // rest; between the soft and hard limits every regenerated millisecond can raise the
+    // concurrency limit, so the mock re-evaluates then too.
+    const penalized = before >= group.softCpuLimitMs && group.cpuUsageMs !== before
+    if (crossed || penalized) updateEligibility(group)
     for (const child of group.subGroups.values()) generateQuotas(child, elapsedSeconds)
   }
 
