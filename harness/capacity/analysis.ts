@@ -71,7 +71,8 @@ export function summarize(
       saturationRequestsPerSecond: gatewaySaturation?.requestsPerSecond ?? 0,
       saturationQueriesPerSecond: gatewaySaturation?.queriesPerSecond ?? 0,
       saturationConnections: gatewaySaturation?.connections ?? 0,
-      cpuSecondsPer1000RequestsAtSaturation: gatewaySaturation?.gatewayProcess?.cpuSecondsPer1000Requests ?? null,
+      cpuSecondsPer1000RequestsAtSaturation:
+        gatewaySaturation?.gatewayProcess?.cpuSecondsPer1000Requests ?? null,
       rssMbAtSaturation: gatewaySaturation?.gatewayProcess?.rssMbPeak ?? null,
     },
     submissionRatio:
@@ -160,12 +161,18 @@ export function verdictText(
   } else {
     sentences.push('The gateway answered no request successfully: no saturation point was measured.')
   }
-  const within = summary.overheadByRate.filter((entry) => entry.addedLatencyMsP99 <= addedLatencyMsP99Max)
-  const highestWithin = within.reduce<(typeof within)[number] | undefined>(
-    (best, entry) =>
-      best === undefined || entry.offeredRequestsPerSecond > best.offeredRequestsPerSecond ? entry : best,
-    undefined,
+  const byRate = [...summary.overheadByRate].sort(
+    (a, b) => a.offeredRequestsPerSecond - b.offeredRequestsPerSecond,
   )
+  // The highest rate up to which every measured rate stays within the p99 target.
+  let reach: { rate: number; worstP99: number } | undefined
+  for (const entry of byRate) {
+    if (entry.addedLatencyMsP99 > addedLatencyMsP99Max) break
+    reach = {
+      rate: entry.offeredRequestsPerSecond,
+      worstP99: Math.max(reach?.worstP99 ?? Number.NEGATIVE_INFINITY, entry.addedLatencyMsP99),
+    }
+  }
   if (summary.halfSaturation !== null) {
     const half = summary.halfSaturation
     sentences.push(
@@ -173,14 +180,17 @@ export function verdictText(
         `${ms(half.addedLatencyMsP50)} at p50 and ${ms(half.addedLatencyMsP99)} at p99 over the direct path.`,
     )
   }
-  if (highestWithin !== undefined) {
+  if (reach !== undefined) {
+    const added = reach.worstP99 <= 0 ? 'no measurable latency' : `at most ${ms(reach.worstP99)}`
     sentences.push(
-      `It adds at most ${ms(highestWithin.addedLatencyMsP99)} at p99 up to ${integer.format(
-        Math.round(highestWithin.offeredRequestsPerSecond / context.requestsPerQuery),
-      )} queries/s (${integer.format(highestWithin.offeredRequestsPerSecond)} requests/s).`,
+      `It adds ${added} at p99 up to ${integer.format(
+        Math.round(reach.rate / context.requestsPerQuery),
+      )} queries/s (${integer.format(reach.rate)} requests/s offered).`,
     )
-  } else if (summary.overheadByRate.length > 0) {
-    sentences.push(`At every open-loop rate measured it adds more than ${addedLatencyMsP99Max} ms at p99.`)
+  } else if (byRate.length > 0) {
+    sentences.push(
+      `Already at the lowest open-loop rate measured it adds more than ${addedLatencyMsP99Max} ms at p99.`,
+    )
   }
   if (gateway.cpuSecondsPer1000RequestsAtSaturation !== null) {
     sentences.push(

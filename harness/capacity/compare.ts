@@ -155,7 +155,8 @@ export function compareReports(
 export function formatComparison(comparisons: readonly FigureComparison[], thresholdPercent: number): string {
   const lines = [`Compared with the baseline (threshold ${thresholdPercent}%):`]
   for (const c of comparisons) {
-    const value = (v: number | null) => (v === null ? 'n/a' : `${Number(v.toFixed(3))}${c.unit ? ` ${c.unit}` : ''}`)
+    const value = (v: number | null) =>
+      v === null ? 'n/a' : `${Number(v.toFixed(3))}${c.unit ? ` ${c.unit}` : ''}`
     const change = c.changePercent === null ? '' : ` (${c.changePercent > 0 ? '+' : ''}${c.changePercent}%)`
     const status = !c.judged ? 'info' : c.regressed ? 'REGRESSED' : 'ok'
     lines.push(`  ${status.padEnd(9)} ${c.name}: ${value(c.baseline)} -> ${value(c.current)}${change}`)

@@ -33,7 +33,8 @@ export function correctForCoordinatedOmission(
 ): number[] {
   if (expectedIntervalMs === undefined) return [...samplesMs]
   const out: number[] = []
-  for (const value of samplesMs) for (const sample of correctedSamples(value, expectedIntervalMs)) out.push(sample)
+  for (const value of samplesMs)
+    for (const sample of correctedSamples(value, expectedIntervalMs)) out.push(sample)
   return out
 }
 

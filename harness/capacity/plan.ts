@@ -44,8 +44,8 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
       warmupS: 1,
       closedLoop: [4, 16, 64].map((connections) => ({ connections, durationS: 2 })),
       openLoopFractions: [0.25, 0.5, 0.75],
-      openLoopDurationS: 3,
-      inFlight: { queries: queriesInFlightTarget, durationS: 4 },
+      openLoopDurationS: 2,
+      inFlight: { queries: queriesInFlightTarget, durationS: 3 },
     }
   }
   return {

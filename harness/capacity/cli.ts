@@ -1,0 +1,186 @@
+/**
+ * `npm run capacity -- [--scenario <name>] [--quick] [--report-dir DIR] [--compare FILE]
+ *   [--threshold-percent N] [--seed N] [--cpu-prof-dir DIR]`
+ *
+ * Exit status: 0 the run finished (and, with --compare, nothing regressed); 1 a figure regressed
+ * beyond the threshold; 2 the run could not be made (bad flag, bad file, topology failed).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { describeIssues } from '../../common/errors.ts'
+import { randomSeed, seedMax } from '../../common/random.ts'
+import { HarnessError } from '../errors.ts'
+import { compareReports, formatComparison, regressionThresholdPercentDefault } from './compare.ts'
+import { plannedLoadSeconds, planSweep } from './plan.ts'
+import { Progress } from './progress.ts'
+import { renderHtml, renderMarkdown } from './render.ts'
+import { type CapacityReport, capacityReportSchema } from './report-schema.ts'
+import { runCapacity } from './run.ts'
+
+export const usage =
+  'usage: npm run capacity -- [--scenario <name|file>] [--quick] [--report-dir DIR] [--compare FILE] [--threshold-percent N] [--seed N] [--cpu-prof-dir DIR]'
+
+export interface CapacityCli {
+  scenario?: string | undefined
+  quick: boolean
+  reportDir?: string | undefined
+  compare?: string | undefined
+  thresholdPercent: number
+  seed?: number | undefined
+  cpuProfileDir?: string | undefined
+  help: boolean
+}
+
+/** Parses the command line; a bad flag is a USAGE error naming the flag, value and expected form. */
+export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        scenario: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        'report-dir': { type: 'string' },
+        compare: { type: 'string' },
+        'threshold-percent': { type: 'string' },
+        seed: { type: 'string' },
+        'cpu-prof-dir': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (error) {
+    throw new HarnessError('USAGE', `${(error as Error).message}\n${usage}`)
+  }
+  const thresholdText = values['threshold-percent'] as string | undefined
+  let thresholdPercent = regressionThresholdPercentDefault
+  if (thresholdText !== undefined) {
+    thresholdPercent = Number(thresholdText)
+    if (!/^\d+(\.\d+)?$/.test(thresholdText) || thresholdPercent <= 0 || thresholdPercent > 1000) {
+      throw new HarnessError(
+        'USAGE',
+        `--threshold-percent: expected a number above 0 and at most 1000 (got ${JSON.stringify(thresholdText)})`,
+      )
+    }
+  }
+  const seedText = values.seed as string | undefined
+  let seed: number | undefined
+  if (seedText !== undefined) {
+    seed = Number(seedText)
+    if (!/^\d+$/.test(seedText) || seed < 1 || seed > seedMax) {
+      throw new HarnessError(
+        'USAGE',
+        `--seed: expected an integer from 1 to ${seedMax} (got ${JSON.stringify(seedText)})`,
+      )
+    }
+  }
+  for (const key of ['scenario', 'report-dir', 'compare', 'cpu-prof-dir']) {
+    if (values[key] === '') throw new HarnessError('USAGE', `--${key}: expected a value (got "")`)
+  }
+  return {
+    scenario: values.scenario as string | undefined,
+    quick: values.quick === true,
+    reportDir: values['report-dir'] as string | undefined,
+    compare: values.compare as string | undefined,
+    thresholdPercent,
+    seed,
+    cpuProfileDir: values['cpu-prof-dir'] as string | undefined,
+    help: values.help === true,
+  }
+}
+
+/** Reads and validates a report file (a baseline for --compare). */
+export async function readReport(file: string): Promise<CapacityReport> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new HarnessError('USAGE', `--compare ${file}: ${(error as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new HarnessError('USAGE', `--compare ${file}: not JSON: ${(error as Error).message}`)
+  }
+  const parsed = capacityReportSchema.safeParse(raw)
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error.issues, raw).slice(0, 10)
+    throw new HarnessError(
+      'USAGE',
+      `--compare ${file}: not a capacity report.json (schema version 1):\n  ${problems.join('\n  ')}`,
+    )
+  }
+  return parsed.data
+}
+
+/** `2026-11-26T11-30-00Z-quick`: sortable, and safe in a folder name. */
+export function runIdOf(date: Date, mode: 'quick' | 'full'): string {
+  return `${date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-')}-${mode}`
+}
+
+export async function writeReports(report: CapacityReport, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  await writeFile(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`)
+  await writeFile(path.join(dir, 'report.md'), renderMarkdown(report))
+  await writeFile(path.join(dir, 'report.html'), renderHtml(report))
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const cli = parseCapacityArgs(argv)
+  if (cli.help) {
+    process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  // Read the baseline first: a bad file costs no run.
+  const baseline = cli.compare === undefined ? undefined : await readReport(cli.compare)
+  const mode = cli.quick ? 'quick' : 'full'
+  const runId = runIdOf(new Date(), mode)
+  const progress = new Progress(process.stderr, plannedLoadSeconds(planSweep(mode)))
+  let report: CapacityReport
+  try {
+    report = await runCapacity({
+      mode,
+      scenario: cli.scenario,
+      seed: cli.seed ?? randomSeed(),
+      runId,
+      cpuProfileDir: cli.cpuProfileDir,
+      progress,
+    })
+  } finally {
+    progress.finish()
+  }
+  const dir = cli.reportDir ?? path.join('reports', 'capacity', runId)
+  await writeReports(report, dir)
+  process.stdout.write(
+    `${report.verdict}\n\nreport: ${path.join(dir, 'report.html')} (also report.md, report.json)\n`,
+  )
+  if (baseline === undefined) return 0
+  const comparisons = compareReports(baseline, report, { thresholdPercent: cli.thresholdPercent })
+  process.stdout.write(`${formatComparison(comparisons, cli.thresholdPercent)}\n`)
+  return comparisons.some((c) => c.regressed) ? 1 : 0
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  let stopping = false
+  const interrupt = () => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write('\ninterrupted\n')
+    process.exit(130)
+  }
+  process.on('SIGINT', interrupt)
+  main(process.argv.slice(2)).then(
+    (status) => process.exit(status),
+    (error: unknown) => {
+      const code = error instanceof HarnessError ? `${error.code}: ` : ''
+      process.stderr.write(`\n${code}${error instanceof Error ? error.message : String(error)}\n`)
+      process.exit(2)
+    },
+  )
+}

@@ -1,0 +1,200 @@
+import autocannon from 'autocannon'
+import { sleepMs } from '../../common/wait.ts'
+import { correctForCoordinatedOmission, summarizeLatency } from './latency.ts'
+import { expectedIntervalMs } from './plan.ts'
+import type { LatencyMs } from './report-schema.ts'
+
+/**
+ * Drives a Trino coordinator (a mock directly, or the gateway) with autocannon request sequences:
+ * POST /v1/statement, then GET each nextUri, `requestsPerQuery` requests in all. The sequence length
+ * is probed beforehand (`probeRequestsPerQuery`), so a query ends exactly with its sequence; one that
+ * ends early restarts the sequence (counted in `resets`), one that would need more polls is counted
+ * in `unfinishedQueries`.
+ */
+
+export interface TrinoLoad {
+  /** Origin of the target: `http://127.0.0.1:<port>`. */
+  baseUrl: string
+  sql: string
+  headers: Readonly<Record<string, string>>
+  requestsPerQuery: number
+}
+
+/** Any response slower than this counts as a timeout (autocannon's unit is seconds). */
+export const requestTimeoutS = 10
+/** Protocol probes give up after this many requests: a query that long is a misconfiguration. */
+export const probeRequestsMax = 64
+/** Open-loop steps are split into this many autocannon instances started evenly within a second. */
+export const openLoopInstancesMax = 10
+
+/** The path of a response's nextUri (autocannon sends on its own connection to the same origin). */
+export function nextPathOf(body: string): string | undefined {
+  const uri = /"nextUri"\s*:\s*"([^"]+)"/.exec(body)?.[1]
+  if (uri === undefined) return undefined
+  const schemeEnd = uri.indexOf('//')
+  const pathStart = schemeEnd < 0 ? 0 : uri.indexOf('/', schemeEnd + 2)
+  return pathStart < 0 ? '/' : uri.slice(pathStart)
+}
+
+/** Runs one query with plain fetch and counts its HTTP requests; fails on any non-200 or error. */
+export async function probeRequestsPerQuery(load: Omit<TrinoLoad, 'requestsPerQuery'>): Promise<number> {
+  let response = await fetch(`${load.baseUrl}/v1/statement`, {
+    method: 'POST',
+    headers: { ...load.headers, 'content-type': 'text/plain' },
+    body: load.sql,
+    signal: AbortSignal.timeout(requestTimeoutS * 1000),
+  })
+  for (let requests = 1; requests <= probeRequestsMax; requests++) {
+    const body = await response.text()
+    if (response.status !== 200)
+      throw new Error(`HTTP ${response.status} at request ${requests}: ${body.slice(0, 300)}`)
+    if (body.includes('"error"')) throw new Error(`the query failed: ${body.slice(0, 300)}`)
+    const next = nextPathOf(body)
+    if (next === undefined) return requests
+    response = await fetch(`${load.baseUrl}${next}`, { signal: AbortSignal.timeout(requestTimeoutS * 1000) })
+  }
+  throw new Error(`the query needed more than ${probeRequestsMax} requests`)
+}
+
+interface SequenceCounters {
+  posts: number
+  unfinished: number
+}
+
+function trinoSequence(load: TrinoLoad, counters: SequenceCounters): autocannon.Request[] {
+  type Context = { nextPath?: string | undefined }
+  const remember = (body: string, context: Context) => {
+    context.nextPath = nextPathOf(body)
+  }
+  const requests: autocannon.Request[] = [
+    {
+      method: 'POST',
+      path: '/v1/statement',
+      headers: { ...load.headers, 'content-type': 'text/plain' },
+      body: load.sql,
+      onResponse: (status: number, body: string, context: Context) => {
+        if (status >= 200 && status < 300) counters.posts++
+        remember(body, context)
+      },
+    },
+  ]
+  for (let step = 1; step < load.requestsPerQuery; step++) {
+    const last = step === load.requestsPerQuery - 1
+    requests.push({
+      method: 'GET',
+      // No nextUri: the query ended early, and returning nothing restarts the sequence.
+      setupRequest: (request: autocannon.Request, context: Context) =>
+        context.nextPath === undefined ? undefined : { ...request, path: context.nextPath },
+      onResponse: (_status: number, body: string, context: Context) => {
+        remember(body, context)
+        if (last && context.nextPath !== undefined) counters.unfinished++
+      },
+    } as autocannon.Request)
+  }
+  return requests
+}
+
+export interface StepMeasurement {
+  durationS: number
+  requests: number
+  requestsPerSecond: number
+  queriesPerSecond: number
+  latencyMs: LatencyMs
+  errors: number
+  non2xx: number
+  timeouts: number
+  resets: number
+  unfinishedQueries: number
+  droppedRequests: number
+  loadGeneratorCpuSecondsPerSecond: number
+}
+
+interface InstanceRun {
+  result: autocannon.Result
+  samples: number[]
+}
+
+function runInstance(options: autocannon.Options, samples: number[]): Promise<InstanceRun> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => {
+      if (error) reject(error)
+      else resolve({ result, samples })
+    })
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      if (statusCode >= 200 && statusCode < 300) samples.push(responseTime)
+    })
+  })
+}
+
+export interface StepOptions {
+  connections: number
+  durationS: number
+  /** Open loop when set: HTTP requests per second over all connections. */
+  offeredRequestsPerSecond?: number | undefined
+}
+
+/** One measured step against one target. */
+export async function runStep(load: TrinoLoad, options: StepOptions): Promise<StepMeasurement> {
+  const counters: SequenceCounters = { posts: 0, unfinished: 0 }
+  const cpuBefore = process.cpuUsage()
+  const startedAt = performance.now()
+  const offered = options.offeredRequestsPerSecond
+  const base: autocannon.Options = {
+    url: load.baseUrl,
+    duration: options.durationS,
+    timeout: requestTimeoutS,
+    requests: trinoSequence(load, counters),
+  }
+  let runs: InstanceRun[]
+  if (offered === undefined) {
+    runs = [await runInstance({ ...base, connections: options.connections }, [])]
+  } else {
+    // autocannon's rate limit releases each connection's quota at the start of every second, and
+    // every connection of one instance ticks together; instances started evenly across the second
+    // spread those bursts out, closer to a steady arrival rate.
+    const instances = Math.max(1, Math.min(openLoopInstancesMax, options.connections, offered))
+    const share = (total: number, i: number) =>
+      Math.floor(total / instances) + (i < total % instances ? 1 : 0)
+    runs = await Promise.all(
+      Array.from({ length: instances }, async (_, i) => {
+        await sleepMs((1000 * i) / instances)
+        return runInstance(
+          {
+            ...base,
+            requests: trinoSequence(load, counters),
+            connections: share(options.connections, i),
+            overallRate: share(offered, i),
+            ignoreCoordinatedOmission: true,
+          },
+          [],
+        )
+      }),
+    )
+  }
+  const wallS = (performance.now() - startedAt) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const durationS = options.durationS
+  const samples = runs.flatMap((run) => run.samples)
+  const corrected = correctForCoordinatedOmission(
+    samples,
+    offered === undefined ? undefined : expectedIntervalMs(offered, options.connections),
+  )
+  const sum = (pick: (result: autocannon.Result) => number) =>
+    runs.reduce((total, run) => total + pick(run.result), 0)
+  const completed = sum((r) => r.requests.total)
+  const sent = sum((r) => r.requests.sent)
+  return {
+    durationS,
+    requests: completed,
+    requestsPerSecond: Math.round((completed / durationS) * 10) / 10,
+    queriesPerSecond: Math.round((counters.posts / durationS) * 10) / 10,
+    latencyMs: summarizeLatency(corrected),
+    errors: sum((r) => r.errors),
+    non2xx: sum((r) => r.non2xx),
+    timeouts: sum((r) => r.timeouts),
+    resets: sum((r) => r.resets),
+    unfinishedQueries: counters.unfinished,
+    droppedRequests: offered === undefined ? 0 : Math.max(0, Math.round(offered * durationS) - sent),
+    loadGeneratorCpuSecondsPerSecond: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 100) / 100,
+  }
+}

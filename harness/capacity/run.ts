@@ -1,0 +1,500 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import path from 'node:path'
+import { Agent, request } from 'undici'
+import { stringify } from 'yaml'
+import { parseDurationMs } from '../../common/duration.ts'
+import { sleepMs } from '../../common/wait.ts'
+import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../../gateway/config.ts'
+import { HarnessError } from '../errors.ts'
+import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts'
+import type { ClientSpec, Scenario } from '../scenario/schema.ts'
+import { AdminClient } from '../topology/admin.ts'
+import { checkTargets, summarize, verdictText } from './analysis.ts'
+import { probeRequestsPerQuery, runStep, type StepMeasurement, type TrinoLoad } from './load.ts'
+import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
+import {
+  type ChildHandle,
+  rssPeakSampler,
+  sampleProcess,
+  startDatabaseProcess,
+  startGatewayProcess,
+  startMockProcess,
+} from './processes.ts'
+import type { Progress } from './progress.ts'
+import {
+  type CapacityReport,
+  type InFlightResult,
+  type ProcessUsage,
+  reportSchemaVersion,
+  type StepResult,
+  type TargetSeries,
+} from './report-schema.ts'
+
+/**
+ * The capacity run (imperative shell): stands the topology up as child processes, measures every
+ * step against the mock directly and through the gateway, and returns the report. Every phase is
+ * bounded by the plan's durations and autocannon's request timeout.
+ */
+
+/** Each query is a POST and a few polls: no wait inside the mock, one row. */
+export const capacitySql = 'SELECT 1 /* mock: duration=0ms rows=1 */'
+/** Queries of the in-flight phase run longer than the phase, so they stay in flight through it. */
+export const inFlightQueryDuration = '60s'
+/** Polls per query in the in-flight phase; the mock holds each executing poll up to 1 s. */
+export const inFlightPollsPerQuery = 100
+export const rssSampleIntervalMs = 100
+export const mockCountsSampleIntervalMs = 250
+export const mockCountsTimeoutMs = 2000
+/** Mocks of the default topology admit far more than a run sends, so the mock never queues. */
+export const defaultMockProperties: Readonly<Record<string, string>> = {
+  'query.max-concurrent-queries': '100000',
+  'query.max-queued-queries': '100000',
+  // Queries a stopped sequence left behind are failed quickly instead of holding memory.
+  'query.client.timeout': '10s',
+}
+export const warmupConnections = 16
+
+export interface CapacityOptions {
+  mode: 'quick' | 'full'
+  scenario?: string | undefined
+  seed: number
+  runId: string
+  cpuProfileDir?: string | undefined
+  progress: Progress
+}
+
+interface ClusterPlan {
+  name: string
+  routingGroup: string
+  active: boolean
+  configProperties: Record<string, string>
+  etcDir?: string | undefined
+  mockYaml?: unknown
+}
+
+interface TopologyPlan {
+  clusters: ClusterPlan[]
+  gatewayConfig: Record<string, unknown>
+  databaseUrl?: string | undefined
+  headers: Record<string, string>
+  /** The cluster direct runs target: the one the gateway routes these headers to by default. */
+  directTarget: string
+}
+
+export function headersOf(client: ClientSpec | undefined): Record<string, string> {
+  const spec = client?.headers
+  const headers: Record<string, string> = {
+    'x-trino-user': spec?.user ?? 'capacity',
+    'x-trino-source': 'capacity',
+  }
+  if (spec === undefined) return headers
+  if (spec.source !== undefined) headers['x-trino-source'] = spec.source
+  if (spec.clientTags !== undefined) headers['x-trino-client-tags'] = spec.clientTags.join(',')
+  if (spec.routingGroup !== undefined) headers['x-trino-routing-group'] = spec.routingGroup
+  if (spec.catalog !== undefined) headers['x-trino-catalog'] = spec.catalog
+  if (spec.schema !== undefined) headers['x-trino-schema'] = spec.schema
+  if (spec.session !== undefined) {
+    headers['x-trino-session'] = Object.entries(spec.session)
+      .map(([key, value]) => `${key}=${String(value)}`)
+      .join(',')
+  }
+  for (const [key, value] of Object.entries(spec.extra ?? {})) headers[key.toLowerCase()] = value
+  return headers
+}
+
+/** Which cluster the direct runs hit: the first active one of the group these headers route to. */
+export function directTargetOf(
+  clusters: ReadonlyArray<Pick<ClusterPlan, 'name' | 'routingGroup' | 'active'>>,
+  headers: Readonly<Record<string, string>>,
+  defaultRoutingGroup: string,
+): string {
+  const group = headers['x-trino-routing-group'] ?? defaultRoutingGroup
+  const active = clusters.filter((cluster) => cluster.active)
+  const chosen = active.find((cluster) => cluster.routingGroup === group) ?? active[0] ?? clusters[0]
+  if (chosen === undefined) throw new HarnessError('USAGE', 'the topology has no cluster to measure')
+  return chosen.name
+}
+
+async function topologyFromScenario(
+  scenario: Scenario,
+  scenarioDir: string,
+  workDir: string,
+): Promise<TopologyPlan> {
+  if (scenario.gateway.url !== undefined) {
+    throw new HarnessError(
+      'USAGE',
+      `scenario ${scenario.name}: gateway.url names a running gateway; a capacity run starts its own gateway so it can read the process's CPU and memory`,
+    )
+  }
+  let gatewayConfig: Record<string, unknown> = structuredClone(scenario.gateway.config ?? {})
+  if (scenario.gateway.configPath !== undefined) {
+    const file = path.resolve(scenarioDir, scenario.gateway.configPath)
+    const text = await readFile(file, 'utf8').catch((error: Error) => {
+      throw new HarnessError('TOPOLOGY_START_FAILED', `gateway.configPath ${file}: ${error.message}`)
+    })
+    const document = parseConfigText(substituteEnvironment(text, process.env, file), file)
+    gatewayConfig =
+      document !== null && typeof document === 'object' ? (document as Record<string, unknown>) : {}
+  }
+  let rulesFile: string | undefined
+  if (scenario.gateway.rulesPath !== undefined)
+    rulesFile = path.resolve(scenarioDir, scenario.gateway.rulesPath)
+  else if (scenario.gateway.rules !== undefined) {
+    rulesFile = path.join(workDir, 'routing-rules.yaml')
+    await writeFile(rulesFile, scenario.gateway.rules.map((rule) => stringify(rule)).join('---\n'))
+  }
+  if (rulesFile !== undefined) {
+    const section = gatewayConfig.routingRules
+    gatewayConfig.routingRules = {
+      ...(section !== null && typeof section === 'object' ? section : {}),
+      rulesEngineEnabled: true,
+      rulesType: 'FILE',
+      rulesConfigPath: rulesFile,
+    }
+  }
+  const clusters: ClusterPlan[] = scenario.clusters
+    .filter((cluster) => cluster.register)
+    .map((cluster) => {
+      const properties: Record<string, string> = {}
+      const coordinator = cluster.coordinator
+      if (coordinator?.maxConcurrentQueries !== undefined)
+        properties['query.max-concurrent-queries'] = String(coordinator.maxConcurrentQueries)
+      if (coordinator?.maxQueuedQueries !== undefined)
+        properties['query.max-queued-queries'] = String(coordinator.maxQueuedQueries)
+      if (coordinator?.clientTimeout !== undefined)
+        properties['query.client.timeout'] = `${parseDurationMs(coordinator.clientTimeout)}ms`
+      if (coordinator?.environment !== undefined) properties['node.environment'] = coordinator.environment
+      return {
+        name: cluster.name,
+        routingGroup: cluster.routingGroup,
+        active: cluster.active,
+        configProperties: properties,
+        etcDir: cluster.etcDir === undefined ? undefined : path.resolve(scenarioDir, cluster.etcDir),
+        mockYaml: cluster.mock,
+      }
+    })
+  const headers = headersOf(scenario.clients[0])
+  const routing = gatewayConfig.routing as { defaultRoutingGroup?: unknown } | undefined
+  const defaultGroup =
+    typeof routing?.defaultRoutingGroup === 'string' ? routing.defaultRoutingGroup : 'adhoc'
+  return {
+    clusters,
+    gatewayConfig,
+    databaseUrl: scenario.database === 'embedded' ? undefined : scenario.database.url,
+    headers,
+    directTarget: directTargetOf(clusters, headers, defaultGroup),
+  }
+}
+
+function defaultTopology(): TopologyPlan {
+  return {
+    clusters: [
+      {
+        name: 'trino-a',
+        routingGroup: 'adhoc',
+        active: true,
+        configProperties: { ...defaultMockProperties },
+      },
+    ],
+    gatewayConfig: {},
+    headers: headersOf(undefined),
+    directTarget: 'trino-a',
+  }
+}
+
+function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim()
+    return dirty === '' ? head : `${head}+uncommitted`
+  } catch {
+    return 'unknown'
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits
+  return Math.round(value * scale) / scale
+}
+
+function toStep(
+  mode: 'closed' | 'open',
+  connections: number,
+  offered: number | null,
+  measurement: StepMeasurement,
+  usage: ProcessUsage | null,
+): StepResult {
+  return {
+    mode,
+    connections,
+    offeredRequestsPerSecond: offered,
+    ...measurement,
+    coordinatedOmissionCorrected: mode === 'open',
+    gatewayProcess: usage,
+  }
+}
+
+/** Runs a step while reading the gateway process's CPU time and resident memory. */
+async function measureGatewayStep(
+  pid: number,
+  work: () => Promise<StepMeasurement>,
+): Promise<{ measurement: StepMeasurement; usage: ProcessUsage }> {
+  const before = await sampleProcess(pid)
+  const rss = rssPeakSampler(pid, rssSampleIntervalMs)
+  const measurement = await work()
+  const rssMbPeak = await rss.stop()
+  const after = await sampleProcess(pid)
+  const cpuSeconds = after.cpuSeconds - before.cpuSeconds
+  const thousands = measurement.requests / 1000
+  const perSecondThousands = measurement.requestsPerSecond / 1000
+  return {
+    measurement,
+    usage: {
+      cpuSeconds: round(cpuSeconds, 2),
+      cpuSecondsPerSecond: round(cpuSeconds / measurement.durationS, 3),
+      cpuSecondsPer1000Requests: thousands > 0 ? round(cpuSeconds / thousands, 4) : null,
+      rssMbPeak: round(rssMbPeak, 1),
+      rssMbPer1000RequestsPerSecond: perSecondThousands > 0 ? round(rssMbPeak / perSecondThousands, 1) : null,
+    },
+  }
+}
+
+async function mockCountsSum(urls: readonly string[], dispatcher: Agent): Promise<number> {
+  let total = 0
+  for (const url of urls) {
+    const response = await request(`${url}/_mock/counts`, {
+      dispatcher,
+      headersTimeout: mockCountsTimeoutMs,
+      bodyTimeout: mockCountsTimeoutMs,
+    })
+    const counts = (await response.body.json()) as { running?: number; queued?: number }
+    total += (counts.running ?? 0) + (counts.queued ?? 0)
+  }
+  return total
+}
+
+async function runInFlight(
+  gateway: { url: string; pid: number },
+  load: TrinoLoad,
+  mockUrls: readonly string[],
+  plan: SweepPlan,
+): Promise<InFlightResult> {
+  const dispatcher = new Agent({ connections: 4 })
+  const rssMbBefore = (await sampleProcess(gateway.pid)).rssMb
+  let peak = 0
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await mockCountsSum(mockUrls, dispatcher).catch(() => 0))
+      await sleepMs(mockCountsSampleIntervalMs)
+    }
+  })()
+  try {
+    const { measurement, usage } = await measureGatewayStep(gateway.pid, () =>
+      runStep(
+        {
+          ...load,
+          sql: `SELECT 1 /* mock: duration=${inFlightQueryDuration} rows=1 */`,
+          requestsPerQuery: inFlightPollsPerQuery + 1,
+        },
+        { connections: plan.inFlight.queries, durationS: plan.inFlight.durationS },
+      ),
+    )
+    return {
+      queriesInFlightTarget: plan.inFlight.queries,
+      queriesInFlightPeak: peak,
+      connections: plan.inFlight.queries,
+      durationS: measurement.durationS,
+      rssMbBefore: round(rssMbBefore, 1),
+      rssMbPeak: usage.rssMbPeak,
+      errors: measurement.errors,
+      non2xx: measurement.non2xx,
+      timeouts: measurement.timeouts,
+    }
+  } finally {
+    sampling = false
+    await sampler
+    await dispatcher.close()
+  }
+}
+
+export async function runCapacity(options: CapacityOptions): Promise<CapacityReport> {
+  const { progress } = options
+  const plan = planSweep(options.mode)
+  const startedAt = new Date()
+  const loadAverage1mStart = loadavg()[0] ?? 0
+  const workDir = await mkdtemp(path.join(tmpdir(), 'tgl-capacity-'))
+  const children: ChildHandle[] = []
+  const dispatcher = new Agent({ connections: 8 })
+  let scenarioName: string | null = null
+  try {
+    progress.step('starting the database, mocks and gateway', 0)
+    let topology: TopologyPlan
+    if (options.scenario === undefined) topology = defaultTopology()
+    else {
+      const loaded = await loadScenarioFile(resolveScenarioPath(options.scenario))
+      scenarioName = loaded.scenario.name
+      topology = await topologyFromScenario(loaded.scenario, loaded.dir, workDir)
+    }
+    let databaseUrl = topology.databaseUrl
+    let databaseLabel = 'PostgreSQL at the scenario URL'
+    if (databaseUrl === undefined) {
+      const database = await startDatabaseProcess()
+      children.push(database.handle)
+      databaseUrl = database.url
+      databaseLabel = 'embedded PGlite in its own process'
+    }
+    const gatewayConfig = {
+      ...topology.gatewayConfig,
+      serverConfig: {
+        ...((topology.gatewayConfig.serverConfig as Record<string, unknown> | undefined) ?? {}),
+        'http-server.http.port': 0,
+      },
+      dataStore: {
+        ...((topology.gatewayConfig.dataStore as Record<string, unknown> | undefined) ?? {}),
+        jdbcUrl: databaseUrl,
+      },
+    }
+    // Refused here, before any process starts, with the key and value named.
+    parseGatewayConfig(gatewayConfig, 'the capacity run gateway configuration')
+    const mocks = new Map<string, string>()
+    for (const cluster of topology.clusters) {
+      const mock = await startMockProcess({ ...cluster, seed: options.seed }, workDir)
+      children.push(mock.handle)
+      mocks.set(cluster.name, mock.url)
+    }
+    const gatewayProcess = await startGatewayProcess({
+      config: gatewayConfig,
+      seed: options.seed,
+      workDir,
+      cpuProfileDir: options.cpuProfileDir,
+    })
+    children.push(gatewayProcess.handle)
+    const gateway = { url: gatewayProcess.url, pid: gatewayProcess.handle.pid }
+    const admin = new AdminClient(gateway.url, dispatcher)
+    for (const cluster of topology.clusters) {
+      const url = mocks.get(cluster.name) as string
+      await admin.addBackend({
+        name: cluster.name,
+        proxyTo: url,
+        externalUrl: url,
+        routingGroup: cluster.routingGroup,
+        active: cluster.active,
+      })
+    }
+    await admin.waitHealthy(topology.clusters.filter((c) => c.active).map((c) => c.name))
+
+    const directUrl = mocks.get(topology.directTarget) as string
+    const base = { sql: capacitySql, headers: topology.headers }
+    const requestsPerQuery = await probeRequestsPerQuery({ ...base, baseUrl: directUrl }).catch(
+      (error: Error) => {
+        throw new HarnessError('TOPOLOGY_START_FAILED', `probing a query at ${directUrl}: ${error.message}`)
+      },
+    )
+    const throughGateway = await probeRequestsPerQuery({ ...base, baseUrl: gateway.url }).catch(
+      (error: Error) => {
+        throw new HarnessError(
+          'TOPOLOGY_START_FAILED',
+          `probing a query through the gateway: ${error.message}`,
+        )
+      },
+    )
+    if (throughGateway !== requestsPerQuery) {
+      throw new HarnessError(
+        'TOPOLOGY_START_FAILED',
+        `a query takes ${requestsPerQuery} requests directly but ${throughGateway} through the gateway`,
+      )
+    }
+    const directLoad: TrinoLoad = { ...base, baseUrl: directUrl, requestsPerQuery }
+    const gatewayLoad: TrinoLoad = { ...base, baseUrl: gateway.url, requestsPerQuery }
+
+    const direct: TargetSeries = { closedLoop: [], openLoop: [] }
+    const viaGateway: TargetSeries = { closedLoop: [], openLoop: [] }
+    progress.note(
+      `capacity: ${options.mode} run, ${requestsPerQuery} requests per query, about ${plannedLoadSeconds(plan)} s of load (gateway pid ${gateway.pid}, load average ${loadAverage1mStart.toFixed(1)})`,
+    )
+    progress.step('warm-up direct', plan.warmupS)
+    await runStep(directLoad, { connections: warmupConnections, durationS: plan.warmupS })
+    progress.step('warm-up gateway', plan.warmupS)
+    await runStep(gatewayLoad, { connections: warmupConnections, durationS: plan.warmupS })
+
+    for (const step of plan.closedLoop) {
+      progress.step(`direct closed loop, ${step.connections} connections`, step.durationS)
+      const d = await runStep(directLoad, step)
+      direct.closedLoop.push(toStep('closed', step.connections, null, d, null))
+      progress.step(`gateway closed loop, ${step.connections} connections`, step.durationS)
+      const g = await measureGatewayStep(gateway.pid, () => runStep(gatewayLoad, step))
+      viaGateway.closedLoop.push(toStep('closed', step.connections, null, g.measurement, g.usage))
+    }
+    const saturation = Math.max(0, ...viaGateway.closedLoop.map((step) => step.requestsPerSecond))
+    for (const step of planOpenLoop(plan, saturation, requestsPerQuery)) {
+      const stepOptions = {
+        connections: step.connections,
+        durationS: step.durationS,
+        offeredRequestsPerSecond: step.offeredRequestsPerSecond,
+      }
+      progress.step(`direct open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
+      const d = await runStep(directLoad, stepOptions)
+      direct.openLoop.push(toStep('open', step.connections, step.offeredRequestsPerSecond, d, null))
+      progress.step(`gateway open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
+      const g = await measureGatewayStep(gateway.pid, () => runStep(gatewayLoad, stepOptions))
+      viaGateway.openLoop.push(
+        toStep('open', step.connections, step.offeredRequestsPerSecond, g.measurement, g.usage),
+      )
+    }
+    progress.step(`gateway with ${plan.inFlight.queries} queries in flight`, plan.inFlight.durationS)
+    const inFlight = await runInFlight(gateway, gatewayLoad, [...mocks.values()], plan)
+    progress.step('writing the report', 0)
+
+    const summary = summarize(direct, viaGateway, inFlight)
+    const targets = checkTargets(summary, plan.inFlight.queries)
+    const loadAverage1mEnd = loadavg()[0] ?? 0
+    const cpuList = cpus()
+    const verdict = verdictText(summary, targets, {
+      requestsPerQuery,
+      loadAverage1m: Math.max(loadAverage1mStart, loadAverage1mEnd),
+      cpus: cpuList.length,
+    })
+    return {
+      schemaVersion: reportSchemaVersion,
+      runId: options.runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      mode: options.mode,
+      scenario: scenarioName,
+      seed: options.seed,
+      codeVersion: codeVersion(),
+      machine: {
+        cpus: cpuList.length,
+        cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        memoryTotalMb: Math.round(totalmem() / 2 ** 20),
+        loadAverage1mStart: round(loadAverage1mStart, 2),
+        loadAverage1mEnd: round(loadAverage1mEnd, 2),
+      },
+      topology: {
+        clusters: topology.clusters.map((c) => ({ name: c.name, routingGroup: c.routingGroup })),
+        directTarget: topology.directTarget,
+        database: databaseLabel,
+        processes:
+          'load generator (autocannon), gateway, each mock coordinator and the embedded database in separate processes on one machine',
+      },
+      protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
+      direct,
+      gateway: { ...viaGateway, inFlight },
+      summary,
+      targets,
+      verdict,
+    }
+  } finally {
+    // Gateway first (it flushes its CPU profile on exit), then mocks, database last.
+    for (const child of children.reverse()) await child.stop().catch(() => undefined)
+    await dispatcher.close()
+    await rm(workDir, { recursive: true, force: true })
+  }
+}
