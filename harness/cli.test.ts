@@ -236,16 +236,17 @@ describe('scenario CLI exit status', () => {
 
   it('is 2 when the topology cannot start, naming the reason', async () => {
     const dir = await tempDir()
-    const file = path.join(dir, 'bad-gateway.yaml')
+    const file = path.join(dir, 'missing-etc.yaml')
     const text = (await readFile(path.join(scenariosDir, 'header-routing.yaml'), 'utf8')).replace(
-      'taskDelay: 100ms',
-      'taskDelay: soon',
+      '  - name: trino-b\n',
+      '  - name: trino-b\n    etcDir: no-such-etc\n',
     )
     await writeFile(file, text)
     const io = captureIo()
     expect(await main(['run', file], io)).toBe(exitCodes.invalid)
     expect(io.stderr()).toContain('TOPOLOGY_START_FAILED')
-    expect(io.stderr()).toContain('monitor.taskDelay')
+    expect(io.stderr()).toContain('cluster trino-b')
+    expect(io.stderr()).toContain('no-such-etc')
   })
 
   it(

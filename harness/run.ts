@@ -87,6 +87,8 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
   setMaxListeners(0, abort.signal)
   const onAbort = () => abort.abort()
   options.signal?.addEventListener('abort', onAbort)
+  // Interrupted while the topology was starting: the event has fired already.
+  if (options.signal?.aborted) onAbort()
   const runTimer = setTimeout(onAbort, runDurationMsMax)
   try {
     const queries = await runWorkload(loaded, topology, seed, abort, options.onProgress)

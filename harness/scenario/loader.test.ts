@@ -124,6 +124,21 @@ describe('scenario loader', () => {
     expect(problems[1]?.message).toContain('got deactivate and activate')
   })
 
+  it("judges the inline gateway config with the gateway's own parser, located in the file", () => {
+    const text = minimal.replace(
+      'clusters:',
+      'gateway:\n  config:\n    monitor:\n      taskDelay: soon\nclusters:',
+    )
+    expect(problemsOf(text)).toEqual([
+      {
+        path: 'gateway.config.monitor.taskDelay',
+        line: 7,
+        column: 18,
+        message: expect.stringMatching(/^CONFIG_INVALID: expected an Airlift duration.*\(got "soon"\)$/),
+      },
+    ])
+  })
+
   it('reports YAML syntax errors with their position', () => {
     const problems = problemsOf('name: a\nclusters: [unclosed\n')
     expect(problems[0]?.message).toMatch(/^YAML syntax/)

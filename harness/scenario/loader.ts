@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
+import { CodedError } from '../../common/errors.ts'
+import { parseGatewayConfig } from '../../gateway/config.ts'
 import { HarnessError } from '../errors.ts'
 import { type Scenario, scenarioSchema } from './schema.ts'
 
@@ -109,7 +111,10 @@ export function checkScenarioText(text: string): CheckResult {
     }
   }
   const parsed = scenarioSchema.safeParse(data)
-  if (parsed.success) return { ok: true, scenario: parsed.data }
+  if (parsed.success) {
+    const problems = gatewayConfigProblems(parsed.data, doc.contents, lineCounter)
+    return problems.length === 0 ? { ok: true, scenario: parsed.data } : { ok: false, problems }
+  }
   const problems = flattenIssues(parsed.error.issues).map((issue) => {
     const position = locate(doc.contents, issue.path, issue.code === 'unrecognized_keys' ? issue.keys : [])
     const { line, col } = position === undefined ? { line: 0, col: 0 } : lineCounter.linePos(position)
@@ -127,6 +132,42 @@ export function checkScenarioText(text: string): CheckResult {
   })
   problems.sort((a, b) => a.line - b.line || a.column - b.column)
   return { ok: false, problems }
+}
+
+/**
+ * The inline gateway config is Trino Gateway's config.yaml: the gateway's own parser judges it, and
+ * its problems are located inside the scenario file under `gateway.config`.
+ */
+function gatewayConfigProblems(
+  scenario: Scenario,
+  root: unknown,
+  lineCounter: LineCounter,
+): ScenarioProblem[] {
+  const config = scenario.gateway.config
+  if (config === undefined) return []
+  try {
+    parseGatewayConfig(config, 'gateway.config')
+    return []
+  } catch (error) {
+    if (!(error instanceof CodedError)) throw error
+    const lines = error.details?.problems
+    const texts = Array.isArray(lines) && lines.length > 0 ? lines.map(String) : [error.message]
+    const problems = texts.map((text): ScenarioProblem => {
+      // Lines read `key.path: message (got value)`; the path is inside gateway.config.
+      const separator = text.indexOf(': ')
+      const keyPath = separator > 0 && !text.slice(0, separator).includes(' ') ? text.slice(0, separator) : ''
+      const issuePath = ['gateway', 'config', ...(keyPath === '' ? [] : keyPath.split('.'))]
+      const position = locate(root, issuePath, [])
+      const { line, col } = position === undefined ? { line: 0, col: 0 } : lineCounter.linePos(position)
+      return {
+        path: `gateway.config${keyPath === '' ? '' : `.${keyPath}`}`,
+        line,
+        column: col,
+        message: `${error.code}: ${keyPath === '' ? text : text.slice(separator + 2)}`,
+      }
+    })
+    return problems.sort((a, b) => a.line - b.line || a.column - b.column)
+  }
 }
 
 export function formatProblem(sourceName: string, problem: ScenarioProblem): string {

@@ -258,10 +258,24 @@ async function startCluster(spec: ClusterSpec, options: TopologyOptions): Promis
               : { clientTimeoutMs: parseDurationMs(coordinator.clientTimeout) }),
           },
         }),
-    mock: parseMockConfig(spec.mock ?? {}, `cluster ${spec.name}: mock`),
+    mock: parseMockConfig(withRetention(spec, options.scenario), `cluster ${spec.name}: mock`),
     logLevel: options.logLevel ?? 'silent',
   })
 }
+
+/**
+ * The harness reads every query back from the clusters after the run: a cluster keeps at least as
+ * many finished queries as the scenario sends, unless the scenario says otherwise.
+ */
+function withRetention(spec: ClusterSpec, scenario: Scenario): Record<string, unknown> {
+  const mock = spec.mock ?? {}
+  if (spec.mock?.retention.finishedQueriesMax !== undefined) return mock
+  const total = scenario.clients.reduce((sum, client) => sum + client.queries, 0)
+  return { ...mock, retention: { finishedQueriesMax: Math.max(finishedQueriesKeptMin, total) } }
+}
+
+/** What a mock keeps by default (`finishedQueriesMaxDefault` of mock-trino). */
+const finishedQueriesKeptMin = 10_000
 
 /** The gateway's config.yaml document: inline, or read from `configPath` with `${ENV:NAME}` substituted. */
 async function gatewayConfigDocument(
