@@ -123,6 +123,17 @@ describe('rows → configuration (the db manager’s pure half)', () => {
     expect(() => rowsToConfig(rows, 'test')).toThrow(error)
   })
 
+  it('refuses a physical data scan limit, which the mock cannot simulate', () => {
+    const rows = articleRows()
+    rows.resourceGroups[1] = {
+      ...(rows.resourceGroups[1] as ResourceGroupRow),
+      hard_physical_data_scan_limit: '1TB',
+    }
+    expect(() => rowsToConfig(rows, 'test')).toThrow(
+      /resource_groups row 2\.hard_physical_data_scan_limit: not supported/,
+    )
+  })
+
   it('refuses an unknown scheduling policy, a missing parent, a parent cycle and two cpu_quota_period rows', () => {
     const badPolicy = articleRows()
     badPolicy.resourceGroups[0] = {

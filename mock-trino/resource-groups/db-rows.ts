@@ -50,6 +50,7 @@ export const resourceGroupRowSchema = z.looseObject({
   hard_cpu_limit: nullableText,
   parent: bigint.nullable().optional(),
   environment: z.string().nullable().optional(),
+  hard_physical_data_scan_limit: nullableText,
 })
 export type ResourceGroupRow = z.input<typeof resourceGroupRowSchema>
 
@@ -141,6 +142,11 @@ export function rowsToConfig(tables: ResourceGroupTables, environment: string): 
   const specs = new Map<number, ResourceGroupSpec>()
   for (const row of groups) {
     const where = `resource_groups row ${row.resource_group_id}`
+    if (row.hard_physical_data_scan_limit !== undefined) {
+      throw configurationInvalid(
+        `${where}.hard_physical_data_scan_limit: not supported by mock-trino (it simulates no scanned bytes)`,
+      )
+    }
     let schedulingPolicy: ResourceGroupSpec['schedulingPolicy']
     if (row.scheduling_policy !== undefined) {
       schedulingPolicy = parseSchedulingPolicy(row.scheduling_policy)
