@@ -192,8 +192,9 @@ async function runAll(options: CommandOptions, io: CliIo, signal?: AbortSignal):
     if (signal?.aborted) break
     const name = file.replace(/\.ya?ml$/, '')
     outcomes.push(
+      // By name (it resolves to this file), so the printed rerun command is the short one.
       await runOne(
-        path.join(scenariosDir, file),
+        file === `${name}.yaml` ? name : path.join(scenariosDir, file),
         { ...options, reportDir: path.join(runDir, name) },
         io,
         signal,

@@ -144,6 +144,7 @@ function ranOn(spec: Spec<'ranOn'>, observations: Observations): ExpectationResu
   if (queries.length === 0) return result(name, false, expected, 'no queries')
   const offenders = queries.filter((query) => query.cluster === undefined || !allowed.has(query.cluster))
   const perCluster = [...countBy(queries, (query) => query.cluster ?? '(no cluster)')]
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([cluster, count]) => `${cluster} ${count}`)
     .join(', ')
   const actual =
