@@ -62,8 +62,6 @@ export interface CapacityOptions {
   seed: number
   runId: string
   cpuProfileDir?: string | undefined
-  /** The gateway's store; overrides the scenario's database. Embedded PGlite when absent. */
-  databaseUrl?: string | undefined
   progress: Progress
 }
 
@@ -218,11 +216,6 @@ function codeVersion(): string {
   }
 }
 
-/** A database URL without its password, for the report. */
-export function redactedUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
-}
-
 function round(value: number, digits: number): number {
   const scale = 10 ** digits
   return Math.round(value * scale) / scale
@@ -347,8 +340,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       scenarioName = loaded.scenario.name
       topology = await topologyFromScenario(loaded.scenario, loaded.dir, workDir)
     }
-    let databaseUrl = options.databaseUrl ?? topology.databaseUrl
-    let databaseLabel = `PostgreSQL server at ${redactedUrl(databaseUrl ?? '')}`
+    let databaseUrl = topology.databaseUrl
+    let databaseLabel = 'PostgreSQL at the scenario URL'
     if (databaseUrl === undefined) {
       const database = await startDatabaseProcess()
       children.push(database.handle)
