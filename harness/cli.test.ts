@@ -5,6 +5,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseGatewayConfig } from '../gateway/config.ts'
 import { startGateway } from '../gateway/index.ts'
+import { openTestDatabase, testDatabaseTarget } from '../test-support/database.ts'
 import { type CliIo, exitCodes, main } from './cli.ts'
 import type { Report } from './report/report.ts'
 import { scenariosDir } from './scenario/loader.ts'
@@ -28,6 +29,20 @@ function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
     tty: false,
     stdout: () => out,
     stderr: () => err,
+  }
+}
+
+/**
+ * Runs the CLI on the run's database target: with TGL_TEST_DATABASE naming a PostgreSQL server,
+ * each run gets a fresh database there (`--database-url`); otherwise the harness's embedded default.
+ */
+async function runCli(argv: string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  if (testDatabaseTarget() === 'embedded') return main(argv, io, signal)
+  const database = await openTestDatabase()
+  try {
+    return await main([...argv, '--database-url', database.url], io, signal)
+  } finally {
+    await database.close()
   }
 }
 
@@ -58,7 +73,7 @@ describe('committed scenarios', () => {
     async (name) => {
       const dir = await tempDir()
       const io = captureIo()
-      const code = await main(['run', name, '--report-dir', dir], io)
+      const code = await runCli(['run', name, '--report-dir', dir], io)
       expect(code, `${io.stdout()}\n${io.stderr()}`).toBe(exitCodes.passed)
       for (const file of ['report.json', 'report.md', 'junit.xml', 'trace.jsonl']) {
         expect(existsSync(path.join(dir, file)), file).toBe(true)
@@ -96,7 +111,7 @@ describe('committed scenarios', () => {
       const file = path.join(dir, 'adhoc-fallback-sequential.yaml')
       await writeFile(file, changed)
       const io = captureIo()
-      const code = await main(['run', file, '--report-dir', path.join(dir, 'report')], io)
+      const code = await runCli(['run', file, '--report-dir', path.join(dir, 'report')], io)
       expect(code, io.stderr()).toBe(exitCodes.failed)
       const report = await readReport(path.join(dir, 'report'))
       expect(report.routingDecisionDigest).toBe(original)
@@ -152,7 +167,7 @@ expectations:
 `,
       )
       const io = captureIo()
-      const code = await main(['run', file, '--report-dir', path.join(dir, 'report')], io)
+      const code = await runCli(['run', file, '--report-dir', path.join(dir, 'report')], io)
       expect(code, `${io.stdout()}\n${io.stderr()}`).toBe(exitCodes.passed)
       const trace = (await readFile(path.join(dir, 'report', 'trace.jsonl'), 'utf8'))
         .trim()
@@ -170,9 +185,15 @@ describe('a gateway already running', () => {
   it(
     'is gated as a black box with --gateway-url: clusters registered through its admin API, decisions observed',
     async () => {
+      // Its own database: the embedded one, or a fresh one on the PostgreSQL server under test.
+      const database = testDatabaseTarget() === 'embedded' ? undefined : await openTestDatabase()
       const gateway = await startGateway({
         config: parseGatewayConfig(
-          { serverConfig: { 'http-server.http.port': 0 }, monitor: { taskDelay: '100ms' } },
+          {
+            serverConfig: { 'http-server.http.port': 0 },
+            monitor: { taskDelay: '100ms' },
+            ...(database === undefined ? {} : { dataStore: { jdbcUrl: database.url } }),
+          },
           'black-box test gateway',
         ),
         seed: 99,
@@ -193,6 +214,7 @@ describe('a gateway already running', () => {
         expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toContain('the gateway was a black box')
       } finally {
         await gateway.close()
+        await database?.close()
       }
     },
     scenarioRunTimeoutMs,
@@ -256,7 +278,7 @@ describe('scenario CLI exit status', () => {
       const controller = new AbortController()
       const io = captureIo()
       const outDir = path.join(dir, 'report')
-      const run = main(
+      const run = runCli(
         ['run', 'blue-green', '--report-dir', outDir],
         {
           ...io,

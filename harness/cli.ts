@@ -18,14 +18,16 @@ import { loadScenarioFile, resolveScenarioPath, scenariosDir } from './scenario/
 export const exitCodes = { passed: 0, failed: 1, invalid: 2, interrupted: 130 } as const
 
 const usage = `usage:
-  npm run scenario -- <name-or-path> [--seed N] [--report-dir DIR] [--gateway-url URL] [--log-level LEVEL]
-  npm run scenarios [-- --report-dir DIR] [--gateway-url URL]
+  npm run scenario -- <name-or-path> [--seed N] [--report-dir DIR] [--gateway-url URL]
+                      [--database-url URL] [--log-level LEVEL]
+  npm run scenarios [-- --report-dir DIR] [--gateway-url URL] [--database-url URL]
 
   <name-or-path>  a scenario in scenarios/ by name (adhoc-fallback) or a YAML file path
   --seed N        overrides the scenario's seed (the printed rerun command carries it)
   --report-dir    where report.json, report.md, junit.xml and trace.jsonl go
                   (default reports/<scenario>/<run-id>/)
   --gateway-url   test a gateway already running (a black box) instead of starting one
+  --database-url  the gateways' PostgreSQL instead of the scenario's database (postgres://...)
   --log-level     gateway and mock logs (default silent)`
 
 export interface CliIo {
@@ -69,6 +71,7 @@ interface CommandOptions {
   seed: number | undefined
   reportDir: string | undefined
   gatewayUrl: string | undefined
+  databaseUrl: string | undefined
   logLevel: string | undefined
 }
 
@@ -86,6 +89,7 @@ function parseCommand(
       seed: { type: 'string' },
       'report-dir': { type: 'string' },
       'gateway-url': { type: 'string' },
+      'database-url': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -108,7 +112,20 @@ function parseCommand(
       `--gateway-url: expected an http:// URL (got ${JSON.stringify(gatewayUrl)})`,
     )
   }
-  const options = { seed, reportDir: values['report-dir'], gatewayUrl, logLevel: values['log-level'] }
+  const databaseUrl = values['database-url']
+  if (databaseUrl !== undefined && !/^(jdbc:postgresql|postgres|postgresql):\/\//.test(databaseUrl)) {
+    throw new HarnessError(
+      'USAGE',
+      `--database-url: expected a postgres:// URL (got ${JSON.stringify(databaseUrl)})`,
+    )
+  }
+  const options = {
+    seed,
+    reportDir: values['report-dir'],
+    gatewayUrl,
+    databaseUrl,
+    logLevel: values['log-level'],
+  }
   const [command, target, ...rest] = positionals
   if (rest.length > 0) throw new HarnessError('USAGE', `unexpected arguments: ${rest.join(' ')}`)
   if (command === 'run') {
@@ -148,6 +165,7 @@ async function runOne(
       seed: options.seed,
       reportDir: options.reportDir,
       gatewayUrl: options.gatewayUrl,
+      databaseUrl: options.databaseUrl,
       logLevel: options.logLevel,
       invokedAs: target,
       signal,

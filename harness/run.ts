@@ -28,6 +28,8 @@ export interface RunOptions {
   seed?: number | undefined
   reportDir?: string | undefined
   gatewayUrl?: string | undefined
+  /** Replaces the scenario's database: a `postgres://` or `jdbc:postgresql://` URL. */
+  databaseUrl?: string | undefined
   /** Name of the scenario as the user gave it, for the rerun command. */
   invokedAs?: string | undefined
   logLevel?: string | undefined
@@ -80,6 +82,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
     scenarioDir: loaded.dir,
     seed,
     gatewayUrl: options.gatewayUrl,
+    databaseUrl: options.databaseUrl,
     logLevel: options.logLevel,
   })
   const abort = new AbortController()

@@ -56,6 +56,8 @@ export interface TopologyOptions {
   /** Folder of the scenario file; its relative paths resolve here. */
   scenarioDir: string
   seed: number
+  /** A PostgreSQL URL that replaces the scenario's `database` (CI runs the scenarios on a server). */
+  databaseUrl?: string | undefined
   /** A running gateway to test as a black box (overrides the scenario's gateway section). */
   gatewayUrl?: string | undefined
   logLevel?: string | undefined
@@ -115,7 +117,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       gatewayUrls.push(blackBoxUrl.replace(/\/+$/, ''))
     } else {
       let databaseUrl: string
-      if (scenario.database === 'embedded') {
+      if (options.databaseUrl !== undefined) {
+        databaseUrl = options.databaseUrl
+      } else if (scenario.database === 'embedded') {
         const database: EmbeddedPostgres = await startEmbeddedPostgres().catch((error: unknown) => {
           throw startFailure('the embedded database', error)
         })
