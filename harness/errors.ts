@@ -13,6 +13,8 @@ export const harnessErrors = {
   CLUSTER_NOT_HEALTHY: 'a cluster did not become HEALTHY in time',
   ADMIN_API_FAILED: "a call to the gateway's admin API failed",
   ACTION_FAILED: 'a timed action failed',
+  RUN_TIMEOUT: 'the run exceeded its time bound',
+  INTERRUPTED: 'the run was interrupted',
   USAGE: 'the command line is invalid',
 } as const
 

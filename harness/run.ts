@@ -92,10 +92,15 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
   options.signal?.addEventListener('abort', onAbort)
   // Interrupted while the topology was starting: the event has fired already.
   if (options.signal?.aborted) onAbort()
-  const runTimer = setTimeout(onAbort, runDurationMsMax)
+  let timedOut = false
+  const runTimer = setTimeout(() => {
+    timedOut = true
+    abort.abort()
+  }, runDurationMsMax)
   try {
     const queries = await runWorkload(loaded, topology, seed, abort, options.onProgress)
-    if (options.signal?.aborted) throw new HarnessError('ACTION_FAILED', 'the run was interrupted')
+    if (options.signal?.aborted) throw new HarnessError('INTERRUPTED', 'the topology was torn down')
+    if (timedOut) throw new HarnessError('RUN_TIMEOUT', `${runDurationMsMax} ms (runDurationMsMax)`)
     const clusterQueries = gatherClusterQueries(topology)
     const observed = joinObservations(queries, clusterQueries, topology)
     const expectations = checkExpectations(scenario.expectations, { queries: observed, clusterQueries })
