@@ -9,7 +9,6 @@ import {
   type GatewayConfig,
   keysNotYetSupported,
   loadGatewayConfig,
-  monitorTypesNotYetSupported,
   parseConfigText,
   parseGatewayConfig,
   substituteEnvironment,
@@ -52,9 +51,23 @@ const defaults: Omit<GatewayConfig, 'source'> = {
     asyncTimeoutMs: 120_000,
     forwardedHeadersEnabled: true,
     rewriteNextUri: true,
+    tieBreak: 'first',
   },
-  monitor: { taskDelayMs: 60_000, retries: 0 },
+  monitor: {
+    taskDelayMs: 60_000,
+    retries: 0,
+    queryTimeoutMs: 10_000,
+    metricsEndpoint: '/metrics',
+    runningQueriesMetricName: 'trino_execution_name_QueryManager_RunningQueries',
+    queuedQueriesMetricName: 'trino_execution_name_QueryManager_QueuedQueries',
+    metricMinimumValues: { trino_metadata_name_DiscoveryNodeManager_ActiveNodeCount: 1 },
+    metricMaximumValues: {},
+    failureThreshold: 1,
+    successThreshold: 1,
+  },
   clusterStatsConfiguration: { monitorType: 'INFO_API' },
+  backendState: undefined,
+  modules: [],
   extraWhitelistPaths: [],
   statementPaths: ['/v1/statement'],
   routingRules: {
@@ -239,7 +252,9 @@ describe('parseGatewayConfig refusals', () => {
       'an unknown monitor type',
       { clusterStatsConfiguration: { monitorType: 'PING' } },
       'CONFIG_INVALID',
-      ['clusterStatsConfiguration.monitorType: expected INFO_API or NOOP (got "PING")'],
+      [
+        'clusterStatsConfiguration.monitorType: expected one of INFO_API, NOOP, UI_API, METRICS, JMX, JDBC (got "PING")',
+      ],
     ],
     [
       'a section that is not a mapping',
@@ -309,12 +324,6 @@ describe('parseGatewayConfig refusals', () => {
         'serverConfig.http-server.process-forwarded: an Airlift property not yet supported by trino-gateway-lab',
       ],
     ],
-    [
-      'a monitor type we do not implement',
-      { clusterStatsConfiguration: { monitorType: 'JMX' } },
-      'CONFIG_KEY_NOT_SUPPORTED',
-      ['clusterStatsConfiguration.monitorType: JMX is a Trino Gateway monitor type not yet supported'],
-    ],
   ])('refuses %s', (_name, raw, code, fragments) => {
     const error = refusal(() => parseGatewayConfig(raw, 'gateway.yaml'))
     expect(error.code).toBe(code)
@@ -329,17 +338,6 @@ describe('parseGatewayConfig refusals', () => {
     expect(error.code).toBe('CONFIG_KEY_NOT_SUPPORTED')
     expect(error.message).toContain(`${key}: a Trino Gateway key not yet supported by trino-gateway-lab`)
   })
-
-  it.each(monitorTypesNotYetSupported)(
-    'refuses monitor type %s by name as not yet supported',
-    (monitorType) => {
-      const error = refusal(() =>
-        parseGatewayConfig({ clusterStatsConfiguration: { monitorType } }, 'g.yaml'),
-      )
-      expect(error.code).toBe('CONFIG_KEY_NOT_SUPPORTED')
-      expect(error.message).toContain(`${monitorType} is a Trino Gateway monitor type not yet supported`)
-    },
-  )
 
   it('never echoes the database password in an error', () => {
     const error = refusal(() =>
@@ -463,9 +461,12 @@ describe('loadGatewayConfig', () => {
         asyncTimeoutMs: 30_000,
         forwardedHeadersEnabled: false,
         rewriteNextUri: false,
+        tieBreak: 'first',
       },
-      monitor: { taskDelayMs: 500, retries: 2 },
+      monitor: { ...defaults.monitor, taskDelayMs: 500, retries: 2 },
       clusterStatsConfiguration: { monitorType: 'NOOP' },
+      backendState: undefined,
+      modules: [],
       extraWhitelistPaths: ['/api/v1/custom/.*', '/metrics'],
       statementPaths: ['/v1/statement', '/custom/v1/statement'],
       routingRules: {
@@ -501,5 +502,100 @@ describe('loadGatewayConfig', () => {
       const text = substituteEnvironment(example, { GATEWAY_DB_PASSWORD: 'secret' }, source)
       expect(() => parseGatewayConfig(parseConfigText(text, source), source)).not.toThrow()
     }
+  })
+})
+
+describe('least-loaded routing keys (modules, backendState, monitor metrics and thresholds)', () => {
+  const fullMonitor = {
+    clusterStatsConfiguration: { monitorType: 'METRICS' },
+    backendState: { username: 'monitor', password: 'secret-pw' },
+    modules: ['io.trino.gateway.ha.module.QueryCountBasedRouterProvider'],
+    routing: { tieBreak: 'random' },
+    monitor: {
+      queryTimeout: '5s',
+      metricsEndpoint: '/custom/metrics',
+      runningQueriesMetricName: 'my_running',
+      queuedQueriesMetricName: 'my_queued',
+      metricMinimumValues: { my_nodes: '2' },
+      metricMaximumValues: { my_queued: 100 },
+      failureThreshold: 3,
+      successThreshold: '2',
+    },
+  }
+
+  it('reads every key of the query-count router and the stats monitors', () => {
+    const config = parseGatewayConfig(fullMonitor, 'g.yaml')
+    expect(config.modules).toEqual(['io.trino.gateway.ha.module.QueryCountBasedRouterProvider'])
+    expect(config.routing.tieBreak).toBe('random')
+    expect(config.backendState).toEqual({
+      username: 'monitor',
+      password: 'secret-pw',
+      ssl: false,
+      xForwardedProtoHeader: false,
+    })
+    expect(config.monitor).toMatchObject({
+      queryTimeoutMs: 5_000,
+      metricsEndpoint: '/custom/metrics',
+      runningQueriesMetricName: 'my_running',
+      queuedQueriesMetricName: 'my_queued',
+      // Replaced, not merged with the default ActiveNodeCount minimum.
+      metricMinimumValues: { my_nodes: 2 },
+      metricMaximumValues: { my_queued: 100 },
+      failureThreshold: 3,
+      successThreshold: 2,
+    })
+  })
+
+  it.each(['UI_API', 'METRICS', 'JMX', 'JDBC'])(
+    'requires backendState for monitor type %s',
+    (monitorType) => {
+      const error = refusal(() =>
+        parseGatewayConfig({ clusterStatsConfiguration: { monitorType } }, 'g.yaml'),
+      )
+      expect(error.code).toBe('CONFIG_INVALID')
+      expect(error.message).toContain(
+        `BackendStateConfiguration is required for monitor type: ${monitorType}`,
+      )
+    },
+  )
+
+  it.each([
+    [
+      { modules: ['com.example.MyRouter'] },
+      'modules.0: unknown module; expected io.trino.gateway.ha.module.QueryCountBasedRouterProvider',
+    ],
+    [
+      { modules: ['io.trino.gateway.ha.module.HaGatewayProviderModule'] },
+      'modules.0: io.trino.gateway.ha.module.HaGatewayProviderModule was a default module',
+    ],
+    [{ routing: { tieBreak: 'last' } }, 'routing.tieBreak'],
+    [{ monitor: { failureThreshold: 0 } }, 'monitor.failureThreshold'],
+    [{ monitor: { successThreshold: 61 } }, 'expected an integer from 1 to 60'],
+    [
+      { monitor: { metricMinimumValues: { 'bad name': 1 } } },
+      'monitor.metricMinimumValues.bad name: expected a Prometheus metric name',
+    ],
+    [{ monitor: { metricMaximumValues: { ok: 'lots' } } }, 'monitor.metricMaximumValues.ok'],
+    [{ monitor: { metricsEndpoint: 'metrics' } }, 'expected an absolute path such as /metrics'],
+    [
+      { clusterStatsConfiguration: { monitorType: 'HTTP' } },
+      'expected one of INFO_API, NOOP, UI_API, METRICS, JMX, JDBC',
+    ],
+    [{ backendState: { password: 'x' } }, 'backendState.username'],
+  ])('refuses %j naming the key', (raw, fragment) => {
+    const error = refusal(() => parseGatewayConfig(raw, 'g.yaml'))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.message).toContain(fragment)
+  })
+
+  it('never echoes the monitor password in an error', () => {
+    const error = refusal(() =>
+      parseGatewayConfig(
+        { ...fullMonitor, backendState: { username: 'm', password: 'hunter2', ssl: 'maybe' } },
+        'g.yaml',
+      ),
+    )
+    expect(error.message).toContain('backendState.ssl')
+    expect(error.message).not.toContain('hunter2')
   })
 })

@@ -16,8 +16,11 @@ import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { CodedError, describeIssues } from '../common/errors.ts'
+import { healthThresholdMax } from './clusters/flap-guard.ts'
+import { defaultMetricsProbeConfig } from './clusters/probes/metrics.ts'
 import { gatewayError } from './errors.ts'
 import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
+import { queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
 import { resolvePostgresUrl } from './store/connection.ts'
 
@@ -30,9 +33,7 @@ export const monitorRetriesMax = 100
 
 /** Trino Gateway keys refused by name until this project implements them (`a.b` = key b of a). */
 export const keysNotYetSupported: readonly string[] = [
-  'modules',
   'managedApps',
-  'backendState',
   'includeClusterHostInResponse',
   'proxyResponseConfiguration',
   'gatewayCookieConfiguration',
@@ -43,18 +44,22 @@ export const keysNotYetSupported: readonly string[] = [
   'authorization',
   'presetUsers',
   'pagePermissions',
-  'monitor.queryTimeout',
   'monitor.explicitPrepare',
-  'monitor.metricsEndpoint',
-  'monitor.runningQueriesMetricName',
-  'monitor.queuedQueriesMetricName',
-  'monitor.metricMinimumValues',
-  'monitor.metricMaximumValues',
   'monitor.clusterMetricsRegistryRefreshPeriod',
 ]
 
-/** Trino Gateway's monitor types this project does not implement yet. */
-export const monitorTypesNotYetSupported: readonly string[] = ['UI_API', 'JDBC', 'JMX', 'METRICS']
+/** Trino Gateway's monitor types this project does not implement yet (none left). */
+export const monitorTypesNotYetSupported: readonly string[] = []
+
+/** Every `clusterStatsConfiguration.monitorType`; all but INFO_API and NOOP need `backendState`. */
+export const monitorTypes = ['INFO_API', 'NOOP', 'UI_API', 'METRICS', 'JMX', 'JDBC'] as const
+
+/** Trino Gateway's former default modules: listing them stops its start-up, so it stops ours. */
+const formerDefaultModules: readonly string[] = [
+  'io.trino.gateway.ha.module.HaGatewayProviderModule',
+  'io.trino.gateway.ha.module.ClusterStateListenerModule',
+  'io.trino.gateway.ha.module.ClusterStatsMonitorModule',
+]
 
 /** Airlift properties of `serverConfig` this project reads; every other one is refused by name. */
 export const supportedServerConfigKeys: readonly string[] = ['http-server.http.port', 'node.environment']
@@ -155,27 +160,109 @@ const routingSchema = z
       forwardedHeadersEnabled: booleanKey().default(true),
       /** Our extension: rewrite `nextUri` / `infoUri` that point at the backend to the gateway. */
       rewriteNextUri: booleanKey().default(true),
+      /** Our extension: how the query-count router breaks ties (`first` as Trino Gateway, or `random`). */
+      tieBreak: z.enum(['first', 'random'], { error: 'expected first or random' }).default('first'),
     },
     mappingExpected,
   )
   .transform(({ asyncTimeout, ...rest }) => ({ ...rest, asyncTimeoutMs: asyncTimeout }))
+
+const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+
+const metricBoundsSchema = z
+  .record(
+    z.string(),
+    z.preprocess(
+      (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+      z.number({ error: 'expected a number' }).refine(Number.isFinite, { error: 'expected a finite number' }),
+    ),
+    { error: 'expected a mapping of metric name to number' },
+  )
+  .superRefine((bounds, context) => {
+    for (const name of Object.keys(bounds)) {
+      if (!metricNamePattern.test(name)) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'expected a Prometheus metric name (letters, digits, _ and :) as the key',
+        })
+      }
+    }
+  })
+
+const metricNameKey = z.string({ error: 'expected a metric name' }).regex(metricNamePattern, {
+  error: 'expected a Prometheus metric name (letters, digits, _ and :)',
+})
 
 const monitorSchema = z
   .strictObject(
     {
       taskDelay: durationMsKey(monitorTaskDelayMsMin).prefault('1m'),
       retries: integerKey(0, monitorRetriesMax).default(0),
+      /** JDBC: the whole runtime.queries query. */
+      queryTimeout: durationMsKey(1).prefault('10s'),
+      metricsEndpoint: z
+        .string({ error: 'expected an absolute path such as /metrics' })
+        .regex(/^\/[^?#\s]*$/, { error: 'expected an absolute path such as /metrics' })
+        .default(defaultMetricsProbeConfig.metricsEndpoint),
+      runningQueriesMetricName: metricNameKey.default(defaultMetricsProbeConfig.runningQueriesMetricName),
+      queuedQueriesMetricName: metricNameKey.default(defaultMetricsProbeConfig.queuedQueriesMetricName),
+      // Replaced, not merged, when set (as Trino Gateway does).
+      metricMinimumValues: metricBoundsSchema.default({ ...defaultMetricsProbeConfig.metricMinimumValues }),
+      metricMaximumValues: metricBoundsSchema.default({ ...defaultMetricsProbeConfig.metricMaximumValues }),
+      /** Our extension (Trino Gateway #671): failed probes in a row before a HEALTHY cluster leaves. */
+      failureThreshold: integerKey(1, healthThresholdMax).default(1),
+      /** Our extension: successful probes in a row before a cluster taken out returns. */
+      successThreshold: integerKey(1, healthThresholdMax).default(1),
     },
     mappingExpected,
   )
-  .transform(({ taskDelay, retries }) => ({ taskDelayMs: taskDelay, retries }))
+  .transform(({ taskDelay, queryTimeout, ...rest }) => ({
+    taskDelayMs: taskDelay,
+    queryTimeoutMs: queryTimeout,
+    ...rest,
+  }))
 
 const clusterStatsConfigurationSchema = z.strictObject(
   {
-    monitorType: z.enum(['INFO_API', 'NOOP'], { error: 'expected INFO_API or NOOP' }).default('INFO_API'),
+    monitorType: z
+      .enum(monitorTypes, { error: `expected one of ${monitorTypes.join(', ')}` })
+      .default('INFO_API'),
   },
   mappingExpected,
 )
+
+const backendStateSchema = z.strictObject(
+  {
+    username: nonEmptyString,
+    password: z.string({ error: 'expected a string' }).default(''),
+    ssl: booleanKey().default(false),
+    xForwardedProtoHeader: booleanKey().default(false),
+  },
+  mappingExpected,
+)
+
+const modulesSchema = z
+  .array(z.string({ error: 'expected a fully qualified class name' }), {
+    error: 'expected a list of fully qualified class names',
+  })
+  .superRefine((modules, context) => {
+    modules.forEach((module, index) => {
+      if (formerDefaultModules.includes(module)) {
+        context.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `${module} was a default module of older Trino Gateway releases and must not be listed; remove it`,
+        })
+      } else if (module !== queryCountBasedRouterModule) {
+        context.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `unknown module; expected ${queryCountBasedRouterModule}`,
+        })
+      }
+    })
+  })
 
 const extraWhitelistPathsSchema = z
   .array(z.string({ error: 'expected a regular expression (string)' }), {
@@ -212,6 +299,8 @@ const sectionSchemas = {
   routing: routingSchema.prefault({}),
   monitor: monitorSchema.prefault({}),
   clusterStatsConfiguration: clusterStatsConfigurationSchema.prefault({}),
+  backendState: backendStateSchema.optional(),
+  modules: modulesSchema.default([]),
   extraWhitelistPaths: extraWhitelistPathsSchema.default([]),
   additionalStatementPaths: additionalStatementPathsSchema.default([]),
   routingRules: routingRulesConfigSchema.prefault({}),
@@ -230,6 +319,10 @@ export interface GatewayConfig {
   routing: ParsedSections['routing']
   monitor: ParsedSections['monitor']
   clusterStatsConfiguration: ParsedSections['clusterStatsConfiguration']
+  /** Monitor credentials; required by every monitor type but INFO_API and NOOP. */
+  backendState: ParsedSections['backendState']
+  /** Guice modules as Trino Gateway names them; only the query-count router is known. */
+  modules: string[]
   routingRules: ParsedSections['routingRules']
   requestAnalyzerConfig: ParsedSections['requestAnalyzerConfig']
   /** Regexes a whole request path must match to be proxied (validated; not anchored here). */
@@ -317,6 +410,14 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
   const sections = parsed.data
   const { jdbcUrl } = sections.dataStore
   if (jdbcUrl !== undefined) checkJdbcUrl({ ...sections.dataStore, jdbcUrl }, source)
+  const { monitorType } = sections.clusterStatsConfiguration
+  if (monitorType !== 'INFO_API' && monitorType !== 'NOOP' && sections.backendState === undefined) {
+    const problem = `backendState: BackendStateConfiguration is required for monitor type: ${monitorType}; expected backendState.username (and password, ssl, xForwardedProtoHeader as needed)`
+    throw gatewayError('CONFIG_INVALID', `${source}: invalid configuration:\n${bulletList([problem])}`, {
+      source,
+      problems: [problem],
+    })
+  }
   return {
     source,
     serverConfig: sections.serverConfig,
@@ -324,6 +425,8 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
     routing: sections.routing,
     monitor: sections.monitor,
     clusterStatsConfiguration: sections.clusterStatsConfiguration,
+    backendState: sections.backendState,
+    modules: sections.modules,
     routingRules: sections.routingRules,
     requestAnalyzerConfig: sections.requestAnalyzerConfig,
     extraWhitelistPaths: sections.extraWhitelistPaths,
@@ -420,9 +523,13 @@ function checkJdbcUrl(dataStore: ParsedSections['dataStore'] & { jdbcUrl: string
 
 /** The document as error messages may echo it: `dataStore.password` replaced by `***`. */
 function withSecretsHidden(document: object): object {
-  const dataStore = (document as Record<string, unknown>).dataStore
-  if (!isMapping(dataStore) || !('password' in dataStore)) return document
-  return { ...document, dataStore: { ...dataStore, password: '***' } }
+  let hidden = document as Record<string, unknown>
+  for (const section of ['dataStore', 'backendState']) {
+    const value = hidden[section]
+    if (isMapping(value) && 'password' in value)
+      hidden = { ...hidden, [section]: { ...value, password: '***' } }
+  }
+  return hidden
 }
 
 function regexProblem(pattern: string): string | undefined {

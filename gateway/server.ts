@@ -10,7 +10,8 @@ import { backendsApi } from './api/backends.ts'
 import { resourceGroupsApi } from './api/resource-groups.ts'
 import { webappApi } from './api/webapp.ts'
 import { type BackendService, createBackendService } from './clusters/backend-service.ts'
-import { createHealthMonitor, type HealthMonitor } from './clusters/monitor.ts'
+import { createHealthMonitor, type HealthMonitor, infoProbeTimeoutMs } from './clusters/monitor.ts'
+import { createStatsProbe, type StatsMonitorType, statsMonitorTypes } from './clusters/probes/index.ts'
 import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
@@ -18,6 +19,7 @@ import { QueryIdCache, queryIdCacheEntriesMax } from './proxy/query-id-cache.ts'
 import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
+import { QueryCountBasedRouter, queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { createRulesSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
@@ -38,7 +40,7 @@ export interface GatewayServerOptions {
   logLevel?: string | undefined
   /** Defaults to the `X-Trino-Routing-Group` header selector. */
   selector?: RoutingGroupSelector | undefined
-  /** Defaults to the uniform random picker. */
+  /** Defaults to what `modules` asks for: the query-count router, else the uniform random picker. */
   picker?: BackendPicker | undefined
 }
 
@@ -78,6 +80,30 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     bodyTimeout: config.routing.asyncTimeoutMs,
   })
   const registry = new BackendRegistry()
+  let picker =
+    options.picker ??
+    (config.modules.includes(queryCountBasedRouterModule)
+      ? new QueryCountBasedRouter({ tieBreak: config.routing.tieBreak })
+      : randomBackendPicker)
+  const { monitorType } = config.clusterStatsConfiguration
+  const statsProbe = statsMonitorTypes.includes(monitorType as StatsMonitorType)
+    ? createStatsProbe(
+        monitorType as StatsMonitorType,
+        {
+          dispatcher,
+          // The config refuses these monitor types without backendState.
+          backendState: config.backendState ?? {
+            username: '',
+            password: '',
+            ssl: false,
+            xForwardedProtoHeader: false,
+          },
+          requestTimeoutMs: infoProbeTimeoutMs,
+          retries: config.monitor.retries,
+        },
+        { metrics: config.monitor, queryTimeoutMs: config.monitor.queryTimeoutMs },
+      )
+    : undefined
   const monitor = createHealthMonitor({
     registry,
     backends: store.backends,
@@ -86,6 +112,18 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     retries: config.monitor.retries,
     dispatcher,
     logger,
+    statsProbe,
+    thresholds: config.monitor,
+    // Whichever picker is in force (setPicker may swap it) gets the fresh counts.
+    onStats: (name, stats) => {
+      if (picker instanceof QueryCountBasedRouter) {
+        picker.updateClusterStats(name, {
+          runningQueryCount: stats.runningQueryCount,
+          queuedQueryCount: stats.queuedQueryCount,
+          userQueuedCount: stats.userQueuedCount ?? {},
+        })
+      }
+    },
   })
   const backends = createBackendService({ store: store.backends, registry, monitor })
   const hub = new RoutingDecisionHub((error) =>
@@ -95,7 +133,6 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   // `routingRules` decides: file rules, an external service, or (engine off) the header.
   const rulesSelector = createRulesSelector(config.routingRules, config.requestAnalyzerConfig, logger)
   let selector = options.selector ?? rulesSelector ?? createHeaderRoutingGroupSelector()
-  let picker = options.picker ?? randomBackendPicker
   const proxy = createProxy({
     options: {
       statementPaths: config.statementPaths,
@@ -145,7 +182,12 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     return reply.code(statusCode).send({ code, message: (error as Error).message })
   })
 
-  await app.register(backendsApi, { backends, registry, isReady: () => monitor.ready })
+  await app.register(backendsApi, {
+    backends,
+    registry,
+    isReady: () => monitor.ready,
+    routerStatsOf: (name) => (picker instanceof QueryCountBasedRouter ? picker.statsOf(name) : undefined),
+  })
   await app.register(webappApi, { backends, registry, store, startedAtMs: Date.now() })
   await app.register(rulesApi, {
     rulesConfigPath: config.routingRules.rulesConfigPath,

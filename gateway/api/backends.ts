@@ -6,12 +6,18 @@ import type { FastifyInstance } from 'fastify'
 import type { BackendService } from '../clusters/backend-service.ts'
 import type { BackendRegistry } from '../clusters/registry.ts'
 import { gatewayError } from '../errors.ts'
+import type { LocalStats } from '../routing/query-count-router.ts'
 import { backendBodySchema, backendJson, backendRecordOf, parseJsonBody } from './bodies.ts'
 
 export interface BackendsApiOptions {
   backends: BackendService
   registry: BackendRegistry
   isReady: () => boolean
+  /**
+   * The counts the query-count router compares for a backend (monitor counts plus its local
+   * increments since the last round); undefined when that router is not in use.
+   */
+  routerStatsOf?: ((name: string) => LocalStats | undefined) | undefined
 }
 
 export async function backendsApi(app: FastifyInstance, options: BackendsApiOptions): Promise<void> {
@@ -84,8 +90,16 @@ export async function backendsApi(app: FastifyInstance, options: BackendsApiOpti
   app.get<{ Params: { name: string } }>('/api/public/backends/:name/state', async (request) => {
     const backend = await backends.get(request.params.name)
     if (backend === undefined) throw unknownBackend(request.params.name)
+    const routerStats = options.routerStatsOf?.(backend.name)
     return {
       ...registry.statsOf(backend.name),
+      ...(routerStats === undefined
+        ? {}
+        : {
+            runningQueryCount: routerStats.runningQueryCount,
+            queuedQueryCount: routerStats.queuedQueryCount,
+            userQueuedCount: routerStats.userQueuedCount,
+          }),
       proxyTo: backend.proxyTo,
       externalUrl: backend.externalUrl ?? backend.proxyTo,
       routingGroup: backend.routingGroup,

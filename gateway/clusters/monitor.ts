@@ -1,10 +1,21 @@
 /**
  * The health monitor (reference §7): every `monitor.taskDelay`, re-read the backend list from the
  * store and probe every backend, active or not. INFO_API asks `GET /v1/info`; NOOP calls every
- * backend HEALTHY. A backend added or activated through an API is probed at once (`probeNow`).
+ * backend HEALTHY; UI_API, METRICS, JMX and JDBC run a stats probe (`./probes/`) that also measures
+ * query counts. A backend added or activated through an API is probed at once (`probeNow`).
+ * `monitor.failureThreshold` / `successThreshold` (`./flap-guard.ts`) decide when a probe's status
+ * is put in force.
  */
 import type { Dispatcher } from 'undici'
 import type { BackendRecord, BackendStore } from '../store/types.ts'
+import {
+  defaultHealthThresholds,
+  type FlapGuardState,
+  guardStatus,
+  type HealthThresholds,
+  initialFlapGuardState,
+} from './flap-guard.ts'
+import type { ClusterProbe, ProbeResult } from './probes/index.ts'
 import type { BackendRegistry } from './registry.ts'
 import {
   type InfoProbeOutcome,
@@ -13,7 +24,10 @@ import {
   type TrinoStatus,
 } from './trino-status.ts'
 
-export type MonitorType = 'INFO_API' | 'NOOP'
+export type MonitorType = 'INFO_API' | 'NOOP' | 'UI_API' | 'METRICS' | 'JMX' | 'JDBC'
+
+/** The counts a probe measured and put in force, for the query-count router. */
+export type ClusterStatsListener = (name: string, stats: ProbeResult) => void
 
 /** How long one `GET /v1/info` may take before the backend counts as UNHEALTHY. */
 export const infoProbeTimeoutMs = 5_000
@@ -34,6 +48,12 @@ export interface HealthMonitorOptions {
   dispatcher: Dispatcher
   logger: MonitorLogger
   probeTimeoutMs?: number
+  /** The probe of UI_API, METRICS, JMX or JDBC; required for those types. */
+  statsProbe?: ClusterProbe | undefined
+  /** Defaults to Trino Gateway's behaviour: every probe's status applies at once. */
+  thresholds?: HealthThresholds | undefined
+  /** Called with fresh counts after every probe whose counts were applied. */
+  onStats?: ClusterStatsListener | undefined
 }
 
 export interface HealthMonitor {
@@ -50,6 +70,13 @@ export interface HealthMonitor {
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { registry, logger } = options
   const probeTimeoutMs = options.probeTimeoutMs ?? infoProbeTimeoutMs
+  const thresholds = options.thresholds ?? defaultHealthThresholds
+  const statsProbe = options.statsProbe
+  if (options.monitorType !== 'INFO_API' && options.monitorType !== 'NOOP' && statsProbe === undefined) {
+    throw new Error(`monitor type ${options.monitorType} needs a stats probe`)
+  }
+  /** Per backend: the guard's state and the registry generation it belongs to. */
+  const guards = new Map<string, { generation: number; state: FlapGuardState }>()
   let ready = false
   let closed = false
   let timer: NodeJS.Timeout | undefined
@@ -62,17 +89,48 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     return work
   }
 
+  async function measure(backend: BackendRecord): Promise<ProbeResult> {
+    if (options.monitorType === 'NOOP') return countless('HEALTHY')
+    if (options.monitorType === 'INFO_API') return countless(await probeInfoApi(backend))
+    return (statsProbe as ClusterProbe)(backend)
+  }
+
   async function probe(backend: BackendRecord): Promise<void> {
-    const generation = registry.generationOf(backend.name)
-    const status = options.monitorType === 'NOOP' ? 'HEALTHY' : await probeInfoApi(backend)
-    const applied = registry.applyProbe(backend.name, generation, {
-      trinoStatus: status,
-      runningQueryCount: 0,
-      queuedQueryCount: 0,
-      numWorkerNodes: 0,
-      userQueuedCount: null,
-    })
-    logger.debug({ backend: backend.name, status, applied }, 'backend probed')
+    const name = backend.name
+    const generation = registry.generationOf(name)
+    const { problem, ...measured } = await measure(backend)
+    // An admin change since the guard last ran (activate, edit) starts the guard afresh.
+    const known = guards.get(name)
+    const guardState =
+      known !== undefined && known.generation === generation ? known.state : initialFlapGuardState
+    const step = guardStatus(registry.statusOf(name), measured.trinoStatus, guardState, thresholds)
+    // A failure held back by the threshold keeps the last counts: the probe measured none.
+    const keepCounts = step.held && step.status === 'HEALTHY'
+    const previous = registry.statsOf(name)
+    const stats = keepCounts
+      ? {
+          trinoStatus: step.status,
+          runningQueryCount: previous.runningQueryCount,
+          queuedQueryCount: previous.queuedQueryCount,
+          numWorkerNodes: previous.numWorkerNodes,
+          userQueuedCount: previous.userQueuedCount,
+        }
+      : { ...measured, trinoStatus: step.status }
+    const applied = registry.applyProbe(name, generation, stats)
+    if (applied) {
+      guards.set(name, { generation: registry.generationOf(name), state: step.state })
+      if (!keepCounts) options.onStats?.(name, { ...measured, trinoStatus: step.status })
+    }
+    const fields = {
+      backend: name,
+      probed: measured.trinoStatus,
+      status: step.status,
+      held: step.held,
+      applied,
+    }
+    if (problem !== undefined && measured.trinoStatus !== 'HEALTHY')
+      logger.debug({ ...fields, problem }, 'backend probe failed')
+    else logger.debug(fields, 'backend probed')
   }
 
   async function probeInfoApi(backend: BackendRecord): Promise<TrinoStatus> {
@@ -124,6 +182,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
         'could not refresh backends from the store; keeping the last list',
       )
     }
+    for (const name of [...guards.keys()]) if (registry.get(name) === undefined) guards.delete(name)
     await Promise.all(registry.list().map((backend) => probe(backend)))
     ready = true
   }
@@ -157,6 +216,10 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       await Promise.allSettled([...inFlight])
     },
   }
+}
+
+function countless(trinoStatus: TrinoStatus): ProbeResult {
+  return { trinoStatus, runningQueryCount: 0, queuedQueryCount: 0, numWorkerNodes: 0, userQueuedCount: null }
 }
 
 async function readBounded(
