@@ -1,5 +1,7 @@
 import fc from 'fast-check'
+import { Agent } from 'undici'
 import { describe, expect, it } from 'vitest'
+import type { BackendRecord } from '../store/types.ts'
 import {
   defaultHealthThresholds,
   type FlapGuardState,
@@ -7,6 +9,9 @@ import {
   type HealthThresholds,
   initialFlapGuardState,
 } from './flap-guard.ts'
+import { createHealthMonitor } from './monitor.ts'
+import type { ProbeResult } from './probes/index.ts'
+import { BackendRegistry } from './registry.ts'
 import type { TrinoStatus } from './trino-status.ts'
 
 /** Feeds probe results through the guard as the monitor does; returns the status in force after each. */
@@ -82,5 +87,75 @@ describe('flap guard (monitor.failureThreshold / successThreshold)', () => {
         },
       ),
     )
+  })
+})
+
+describe('flap guard in the health monitor', () => {
+  const silent = { debug() {}, warn() {} }
+  const backend: BackendRecord = {
+    name: 'c1',
+    routingGroup: 'adhoc',
+    proxyTo: 'http://127.0.0.1:1',
+    externalUrl: null,
+    active: true,
+  }
+  const measured = (trinoStatus: TrinoStatus, running: number): ProbeResult => ({
+    trinoStatus,
+    runningQueryCount: running,
+    queuedQueryCount: 0,
+    numWorkerNodes: trinoStatus === 'HEALTHY' ? 1 : 0,
+    userQueuedCount: null,
+    ...(trinoStatus === 'HEALTHY' ? {} : { problem: 'GET /metrics: no answer in time' }),
+  })
+
+  /** Runs one monitor round per scripted probe result; returns the status and counts after each. */
+  async function rounds(script: ProbeResult[], thresholds: HealthThresholds) {
+    const registry = new BackendRegistry()
+    const fed: Array<[string, number]> = []
+    let next = 0
+    const dispatcher = new Agent()
+    const monitor = createHealthMonitor({
+      registry,
+      backends: { list: async () => [backend] },
+      monitorType: 'METRICS',
+      taskDelayMs: 3_600_000,
+      retries: 0,
+      dispatcher,
+      logger: silent,
+      statsProbe: async () => script[next++] ?? measured('UNKNOWN', 0),
+      thresholds,
+      onStats: (name, stats) => fed.push([name, stats.runningQueryCount]),
+    })
+    const seen: Array<[TrinoStatus, number]> = []
+    for (let i = 0; i < script.length; i++) {
+      await monitor.runRound()
+      const stats = registry.statsOf('c1')
+      seen.push([stats.trinoStatus, stats.runningQueryCount])
+      expect(stats).not.toHaveProperty('problem')
+    }
+    await monitor.close()
+    await dispatcher.close()
+    return { seen, fed }
+  }
+
+  const script = [measured('HEALTHY', 4), measured('UNHEALTHY', 0), measured('HEALTHY', 6)]
+
+  it('keeps the cluster HEALTHY with its last counts through one timed-out probe (failureThreshold 2)', async () => {
+    const { seen, fed } = await rounds(script, { failureThreshold: 2, successThreshold: 1 })
+    expect(seen).toEqual([
+      ['HEALTHY', 4],
+      ['HEALTHY', 4],
+      ['HEALTHY', 6],
+    ])
+    // The router only hears of measured counts, never of the held failure's zeros.
+    expect(fed).toEqual([
+      ['c1', 4],
+      ['c1', 6],
+    ])
+  })
+
+  it('takes the cluster out on that probe with Trino Gateway’s default thresholds', async () => {
+    const { seen } = await rounds(script, defaultHealthThresholds)
+    expect(seen.map(([status]) => status)).toEqual(['HEALTHY', 'UNHEALTHY', 'HEALTHY'])
   })
 })
