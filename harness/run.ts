@@ -153,19 +153,7 @@ async function runWorkload(
   const total = scenario.clients.reduce((sum, client) => sum + client.queries, 0)
   const progress: Progress = { done: 0, total, perCluster: {}, failed: 0 }
   const runningByClient = new Map<string, number>()
-  const backendByToken = new Map<string, string>()
   const t0 = Date.now()
-
-  const clusterOf = (traceToken: string): string | undefined => {
-    if (backendByToken.size === 0 || !backendByToken.has(traceToken)) {
-      for (const decision of topology.decisions) {
-        if (decision.kind === 'routed' && decision.traceToken !== null && decision.backend !== null) {
-          backendByToken.set(decision.traceToken, decision.backend)
-        }
-      }
-    }
-    return backendByToken.get(traceToken)
-  }
 
   // Actions run one after another in file order, each once its time has come and its condition
   // holds (a timeline); clients waiting on a named action start when it is done.
@@ -223,8 +211,12 @@ async function runWorkload(
       onQueryDone: (query) => {
         progress.done++
         if (query.outcome.state !== 'FINISHED') progress.failed++
-        const cluster = clusterOf(query.traceToken) ?? '?'
-        progress.perCluster[cluster] = (progress.perCluster[cluster] ?? 0) + 1
+        // What each cluster has finished so far, by its own count: works for a black-box gateway too.
+        for (const [name, handle] of topology.clusters) {
+          const counts = handle.mock.control.counts()
+          const ended = counts.finished + counts.failed + counts.canceled
+          if (ended > 0) progress.perCluster[name] = ended
+        }
         onProgress?.({ ...progress, perCluster: { ...progress.perCluster } })
       },
     })
