@@ -1,6 +1,6 @@
 /**
  * `npm run capacity -- [--scenario <name>] [--quick] [--report-dir DIR] [--compare FILE]
- *   [--threshold-percent N] [--seed N] [--cpu-prof-dir DIR]`
+ *   [--threshold-percent N] [--seed N] [--database-url URL] [--cpu-prof-dir DIR]`
  *
  * Exit status: 0 the run finished (and, with --compare, nothing regressed); 1 a figure regressed
  * beyond the threshold; 2 the run could not be made (bad flag, bad file, topology failed).
@@ -19,7 +19,7 @@ import { type CapacityReport, capacityReportSchema } from './report-schema.ts'
 import { runCapacity } from './run.ts'
 
 export const usage =
-  'usage: npm run capacity -- [--scenario <name|file>] [--quick] [--report-dir DIR] [--compare FILE] [--threshold-percent N] [--seed N] [--cpu-prof-dir DIR]'
+  'usage: npm run capacity -- [--scenario <name|file>] [--quick] [--report-dir DIR] [--compare FILE] [--threshold-percent N] [--seed N] [--database-url postgres://...] [--cpu-prof-dir DIR]'
 
 export interface CapacityCli {
   scenario?: string | undefined
@@ -29,6 +29,7 @@ export interface CapacityCli {
   thresholdPercent: number
   seed?: number | undefined
   cpuProfileDir?: string | undefined
+  databaseUrl?: string | undefined
   help: boolean
 }
 
@@ -46,6 +47,7 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
         'threshold-percent': { type: 'string' },
         seed: { type: 'string' },
         'cpu-prof-dir': { type: 'string' },
+        'database-url': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -76,6 +78,13 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
       )
     }
   }
+  const databaseUrl = values['database-url'] as string | undefined
+  if (databaseUrl !== undefined && !/^(jdbc:postgresql|postgres|postgresql):\/\/\S+$/.test(databaseUrl)) {
+    throw new HarnessError(
+      'USAGE',
+      `--database-url: expected postgres://user@host:port/db or jdbc:postgresql://host:port/db (got ${JSON.stringify(databaseUrl)})`,
+    )
+  }
   for (const key of ['scenario', 'report-dir', 'compare', 'cpu-prof-dir']) {
     if (values[key] === '') throw new HarnessError('USAGE', `--${key}: expected a value (got "")`)
   }
@@ -87,6 +96,7 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
     thresholdPercent,
     seed,
     cpuProfileDir: values['cpu-prof-dir'] as string | undefined,
+    databaseUrl,
     help: values.help === true,
   }
 }
@@ -150,6 +160,7 @@ async function main(argv: readonly string[]): Promise<number> {
       seed: cli.seed ?? randomSeed(),
       runId,
       cpuProfileDir: cli.cpuProfileDir,
+      databaseUrl: cli.databaseUrl,
       progress,
     })
   } finally {

@@ -164,6 +164,9 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
             requests: trinoSequence(load, counters),
             connections: share(options.connections, i),
             overallRate: share(offered, i),
+            // autocannon refills every connection's quota once more as the duration ends; capping
+            // the count keeps the achieved rate at the offered one when the target keeps up.
+            maxOverallRequests: share(offered, i) * options.durationS,
             ignoreCoordinatedOmission: true,
           },
           [],

@@ -83,6 +83,8 @@ export function planOpenLoop(
   for (const fraction of plan.openLoopFractions) {
     const offeredRequestsPerSecond = Math.floor(gatewaySaturationRequestsPerSecond * fraction)
     if (offeredRequestsPerSecond < openLoopRequestsPerConnectionMin) continue
+    // Steps are matched across targets by offered rate, so each rate is measured once.
+    if (steps.some((step) => step.offeredRequestsPerSecond === offeredRequestsPerSecond)) continue
     const wanted = Math.ceil(offeredRequestsPerSecond / Math.max(1, requestsPerQuery))
     const connections = Math.max(1, Math.min(openLoopConnectionsMax, wanted, offeredRequestsPerSecond))
     steps.push({ fraction, offeredRequestsPerSecond, connections, durationS: plan.openLoopDurationS })

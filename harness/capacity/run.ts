@@ -62,6 +62,8 @@ export interface CapacityOptions {
   seed: number
   runId: string
   cpuProfileDir?: string | undefined
+  /** The gateway's store; overrides the scenario's database. Embedded PGlite when absent. */
+  databaseUrl?: string | undefined
   progress: Progress
 }
 
@@ -216,6 +218,11 @@ function codeVersion(): string {
   }
 }
 
+/** A database URL without its password, for the report. */
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+}
+
 function round(value: number, digits: number): number {
   const scale = 10 ** digits
   return Math.round(value * scale) / scale
@@ -340,15 +347,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       scenarioName = loaded.scenario.name
       topology = await topologyFromScenario(loaded.scenario, loaded.dir, workDir)
     }
-    let databaseUrl = topology.databaseUrl
-    let databaseLabel = 'PostgreSQL at the scenario URL'
-    if (databaseUrl === undefined) {
-      const database = await startDatabaseProcess()
-      children.push(database.handle)
-      databaseUrl = database.url
-      databaseLabel = 'embedded PGlite in its own process'
-    }
-    const gatewayConfig = {
+    const databaseUrlGiven = options.databaseUrl ?? topology.databaseUrl
+    const gatewayConfigWith = (jdbcUrl: string) => ({
       ...topology.gatewayConfig,
       serverConfig: {
         ...((topology.gatewayConfig.serverConfig as Record<string, unknown> | undefined) ?? {}),
@@ -356,17 +356,42 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       },
       dataStore: {
         ...((topology.gatewayConfig.dataStore as Record<string, unknown> | undefined) ?? {}),
-        jdbcUrl: databaseUrl,
+        jdbcUrl,
       },
+    })
+    // Refused before any process starts, with the key and value named.
+    parseGatewayConfig(
+      gatewayConfigWith(databaseUrlGiven ?? 'postgres://127.0.0.1:1/unused'),
+      'the capacity run gateway configuration',
+    )
+    // The database and the mocks start side by side (tsx compiles each on start-up); the gateway
+    // needs the database's URL, so it starts after.
+    const track = <T extends { handle: ChildHandle }>(started: T): T => {
+      children.push(started.handle)
+      return started
     }
-    // Refused here, before any process starts, with the key and value named.
-    parseGatewayConfig(gatewayConfig, 'the capacity run gateway configuration')
+    // allSettled: when one fails, the others are still tracked (and stopped) before the error.
+    const settled = await Promise.allSettled([
+      databaseUrlGiven === undefined ? startDatabaseProcess().then(track) : Promise.resolve(undefined),
+      ...topology.clusters.map((cluster) =>
+        startMockProcess({ ...cluster, seed: options.seed }, workDir).then(track),
+      ),
+    ])
+    const failed = settled.find((outcome) => outcome.status === 'rejected')
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+    const [database, ...mockUrls] = settled.map((outcome) =>
+      outcome.status === 'fulfilled' ? outcome.value : undefined,
+    )
+    const databaseUrl = databaseUrlGiven ?? (database?.url as string)
+    const databaseLabel =
+      databaseUrlGiven === undefined
+        ? 'embedded PGlite in its own process'
+        : `PostgreSQL server at ${redactedUrl(databaseUrlGiven)}`
     const mocks = new Map<string, string>()
-    for (const cluster of topology.clusters) {
-      const mock = await startMockProcess({ ...cluster, seed: options.seed }, workDir)
-      children.push(mock.handle)
-      mocks.set(cluster.name, mock.url)
-    }
+    topology.clusters.forEach((cluster, index) => {
+      mocks.set(cluster.name, (mockUrls[index] as { url: string }).url)
+    })
+    const gatewayConfig = gatewayConfigWith(databaseUrl)
     const gatewayProcess = await startGatewayProcess({
       config: gatewayConfig,
       seed: options.seed,
@@ -492,8 +517,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       verdict,
     }
   } finally {
-    // Gateway first (it flushes its CPU profile on exit), then mocks, database last.
-    for (const child of children.reverse()) await child.stop().catch(() => undefined)
+    // In parallel: each child stops on its own (the gateway flushes its CPU profile on exit).
+    await Promise.all(children.map((child) => child.stop().catch(() => undefined)))
     await dispatcher.close()
     await rm(workDir, { recursive: true, force: true })
   }
