@@ -256,6 +256,14 @@ describe('scenario CLI exit status', () => {
     }
   })
 
+  it('is 2 when --gateway-url meets a scenario that needs gateways of its own', async () => {
+    const io = captureIo()
+    expect(await main(['run', 'sticky-ha', '--gateway-url', 'http://127.0.0.1:9'], io)).toBe(
+      exitCodes.invalid,
+    )
+    expect(io.stderr()).toContain('gateway.instances is 2')
+  })
+
   it('is 2 when the topology cannot start, naming the reason', async () => {
     const dir = await tempDir()
     const file = path.join(dir, 'missing-etc.yaml')

@@ -77,6 +77,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
   const rerunCommand = rerunCommandFor(invokedAs, seed, options.gatewayUrl)
   const startedMs = Date.now()
 
+  if (options.gatewayUrl !== undefined) refuseBlackBox(loaded)
   const topology = await startTopology({
     scenario,
     scenarioDir: loaded.dir,
@@ -137,6 +138,23 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
     clearTimeout(runTimer)
     options.signal?.removeEventListener('abort', onAbort)
     await topology.close()
+  }
+}
+
+/** A gateway given by URL is one instance the harness cannot restart. */
+function refuseBlackBox(loaded: LoadedScenario): void {
+  const { scenario } = loaded
+  const reasons = [
+    ...(scenario.gateway.instances > 1 ? [`gateway.instances is ${scenario.gateway.instances}`] : []),
+    ...scenario.actions.flatMap((action, index) =>
+      action.restartGateway === undefined ? [] : [`actions[${index}] restarts a gateway`],
+    ),
+  ]
+  if (reasons.length > 0) {
+    throw new HarnessError(
+      'USAGE',
+      `--gateway-url gives one gateway the harness did not start, but ${scenario.name} needs gateways of its own: ${reasons.join('; ')}`,
+    )
   }
 }
 
