@@ -66,6 +66,8 @@ export function summarize(
       saturationRequestsPerSecond: directSaturation?.requestsPerSecond ?? 0,
       saturationQueriesPerSecond: directQps,
       saturationConnections: directSaturation?.connections ?? 0,
+      mockCpuSecondsPer1000RequestsAtSaturation:
+        directSaturation?.mockProcess?.cpuSecondsPer1000Requests ?? null,
     },
     gateway: {
       saturationRequestsPerSecond: gatewaySaturation?.requestsPerSecond ?? 0,
@@ -194,7 +196,11 @@ export function verdictText(
   }
   if (gateway.cpuSecondsPer1000RequestsAtSaturation !== null) {
     sentences.push(
-      `Each 1,000 requests/s costs the gateway ${gateway.cpuSecondsPer1000RequestsAtSaturation.toFixed(2)} CPU cores at saturation.`,
+      `Each 1,000 requests/s costs the gateway ${gateway.cpuSecondsPer1000RequestsAtSaturation.toFixed(2)} CPU cores at saturation${
+        direct.mockCpuSecondsPer1000RequestsAtSaturation === null
+          ? ''
+          : ` (the mock coordinator serving them directly: ${direct.mockCpuSecondsPer1000RequestsAtSaturation.toFixed(2)})`
+      }.`,
     )
   }
   if (summary.rssMbWithQueriesInFlight !== null) {

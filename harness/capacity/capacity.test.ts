@@ -219,7 +219,9 @@ describe('summary, targets and verdict', () => {
       'At 1,500 requests/s offered (about half its saturation) it adds 0.90 ms at p50 and 4.00 ms at p99',
     )
     expect(verdict).toContain('It adds at most 1.00 ms at p99 up to 250 queries/s (1,000 requests/s offered)')
-    expect(verdict).toContain('0.33 CPU cores')
+    expect(verdict).toContain(
+      '0.33 CPU cores at saturation (the mock coordinator serving them directly: 0.12)',
+    )
     expect(verdict).toContain('peaked at 120 MB')
     expect(verdict).toContain(
       'Missed: added latency p50 at half saturation; added latency p99 at half saturation.',

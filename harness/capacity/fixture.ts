@@ -5,6 +5,14 @@ import type { CapacityReport, StepResult } from './report-schema.ts'
  * comparison, rendering): two closed-loop and two open-loop steps per target.
  */
 
+const usage = (cpuSecondsPer1000Requests: number, rssMbPeak: number) => ({
+  cpuSeconds: 10,
+  cpuSecondsPerSecond: 1,
+  cpuSecondsPer1000Requests,
+  rssMbPeak,
+  rssMbPer1000RequestsPerSecond: 30,
+})
+
 export function fixtureStep(overrides: Partial<StepResult>): StepResult {
   return {
     mode: 'closed',
@@ -24,17 +32,10 @@ export function fixtureStep(overrides: Partial<StepResult>): StepResult {
     droppedRequests: 0,
     loadGeneratorCpuSecondsPerSecond: 0.8,
     gatewayProcess: null,
+    mockProcess: null,
     ...overrides,
   }
 }
-
-const usage = (cpuSecondsPer1000Requests: number, rssMbPeak: number) => ({
-  cpuSeconds: 10,
-  cpuSecondsPerSecond: 1,
-  cpuSecondsPer1000Requests,
-  rssMbPeak,
-  rssMbPer1000RequestsPerSecond: 30,
-})
 
 export function fixtureReport(): CapacityReport {
   return {
@@ -69,7 +70,12 @@ export function fixtureReport(): CapacityReport {
     direct: {
       closedLoop: [
         fixtureStep({ connections: 4, requestsPerSecond: 3000, queriesPerSecond: 750 }),
-        fixtureStep({ connections: 16, requestsPerSecond: 4000, queriesPerSecond: 1000 }),
+        fixtureStep({
+          connections: 16,
+          requestsPerSecond: 4000,
+          queriesPerSecond: 1000,
+          mockProcess: usage(0.12, 60),
+        }),
       ],
       openLoop: [
         fixtureStep({
@@ -139,7 +145,12 @@ export function fixtureReport(): CapacityReport {
     },
     // Filled by withDerived().
     summary: {
-      direct: { saturationRequestsPerSecond: 0, saturationQueriesPerSecond: 0, saturationConnections: 0 },
+      direct: {
+        saturationRequestsPerSecond: 0,
+        saturationQueriesPerSecond: 0,
+        saturationConnections: 0,
+        mockCpuSecondsPer1000RequestsAtSaturation: null,
+      },
       gateway: {
         saturationRequestsPerSecond: 0,
         saturationQueriesPerSecond: 0,

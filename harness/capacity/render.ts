@@ -180,6 +180,7 @@ function stepRows(target: string, steps: readonly StepResult[]): string[] {
       s.droppedRequests,
       fixed(s.gatewayProcess?.cpuSecondsPer1000Requests, 3),
       fixed(s.gatewayProcess?.rssMbPeak, 0),
+      fixed(s.mockProcess?.cpuSecondsPer1000Requests, 3),
     ].join(' | '),
   )
 }
@@ -201,6 +202,7 @@ const stepHeader = [
   'dropped',
   'gw CPU s/1k req',
   'gw RSS MB',
+  'mock CPU s/1k req',
 ]
 
 function targetRows(report: CapacityReport): string[] {

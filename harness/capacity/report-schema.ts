@@ -52,6 +52,8 @@ export const stepResultSchema = z.strictObject({
   droppedRequests: z.number().int().min(0),
   loadGeneratorCpuSecondsPerSecond: z.number().min(0),
   gatewayProcess: processUsageSchema.nullable(),
+  /** The mock coordinator the direct runs target, measured in every step: the cost of serving. */
+  mockProcess: processUsageSchema.nullable(),
 })
 export type StepResult = z.infer<typeof stepResultSchema>
 
@@ -96,6 +98,8 @@ export const summarySchema = z.strictObject({
     saturationRequestsPerSecond: z.number().min(0),
     saturationQueriesPerSecond: z.number().min(0),
     saturationConnections: z.number().int().min(0),
+    /** The mock coordinator's own cost, for scale: what serving a request costs on this machine. */
+    mockCpuSecondsPer1000RequestsAtSaturation: z.number().min(0).nullable(),
   }),
   gateway: z.strictObject({
     saturationRequestsPerSecond: z.number().min(0),

@@ -16,6 +16,7 @@ import { probeRequestsPerQuery, runStep, type StepMeasurement, type TrinoLoad } 
 import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
 import {
   type ChildHandle,
+  type ProcessSample,
   rssPeakSampler,
   sampleProcess,
   startDatabaseProcess,
@@ -234,6 +235,7 @@ function toStep(
   offered: number | null,
   measurement: StepMeasurement,
   usage: ProcessUsage | null,
+  mockUsage: ProcessUsage | null,
 ): StepResult {
   return {
     mode,
@@ -242,32 +244,46 @@ function toStep(
     ...measurement,
     coordinatedOmissionCorrected: mode === 'open',
     gatewayProcess: usage,
+    mockProcess: mockUsage,
   }
 }
 
-/** Runs a step while reading the gateway process's CPU time and resident memory. */
-async function measureGatewayStep(
-  pid: number,
-  work: () => Promise<StepMeasurement>,
-): Promise<{ measurement: StepMeasurement; usage: ProcessUsage }> {
-  const before = await sampleProcess(pid)
-  const rss = rssPeakSampler(pid, rssSampleIntervalMs)
-  const measurement = await work()
-  const rssMbPeak = await rss.stop()
-  const after = await sampleProcess(pid)
+function usageOf(
+  before: ProcessSample,
+  after: ProcessSample,
+  rssMbPeak: number,
+  m: StepMeasurement,
+): ProcessUsage {
   const cpuSeconds = after.cpuSeconds - before.cpuSeconds
-  const thousands = measurement.requests / 1000
-  const perSecondThousands = measurement.requestsPerSecond / 1000
+  const thousands = m.requests / 1000
+  const perSecondThousands = m.requestsPerSecond / 1000
   return {
-    measurement,
-    usage: {
-      cpuSeconds: round(cpuSeconds, 2),
-      cpuSecondsPerSecond: round(cpuSeconds / measurement.durationS, 3),
-      cpuSecondsPer1000Requests: thousands > 0 ? round(cpuSeconds / thousands, 4) : null,
-      rssMbPeak: round(rssMbPeak, 1),
-      rssMbPer1000RequestsPerSecond: perSecondThousands > 0 ? round(rssMbPeak / perSecondThousands, 1) : null,
-    },
+    cpuSeconds: round(cpuSeconds, 2),
+    cpuSecondsPerSecond: round(cpuSeconds / m.durationS, 3),
+    cpuSecondsPer1000Requests: thousands > 0 ? round(cpuSeconds / thousands, 4) : null,
+    rssMbPeak: round(rssMbPeak, 1),
+    rssMbPer1000RequestsPerSecond: perSecondThousands > 0 ? round(rssMbPeak / perSecondThousands, 1) : null,
   }
+}
+
+/** Runs a step while reading each process's CPU time and resident memory from /proc. */
+async function measureStep(
+  pids: { gateway?: number | undefined; mock: number },
+  work: () => Promise<StepMeasurement>,
+): Promise<{ measurement: StepMeasurement; usage: ProcessUsage | null; mockUsage: ProcessUsage }> {
+  const gatewayBefore = pids.gateway === undefined ? undefined : await sampleProcess(pids.gateway)
+  const mockBefore = await sampleProcess(pids.mock)
+  const gatewayRss =
+    pids.gateway === undefined ? undefined : rssPeakSampler(pids.gateway, rssSampleIntervalMs)
+  const mockRss = rssPeakSampler(pids.mock, rssSampleIntervalMs)
+  const measurement = await work()
+  const gatewayPeak = await gatewayRss?.stop()
+  const mockPeak = await mockRss.stop()
+  const mockUsage = usageOf(mockBefore, await sampleProcess(pids.mock), mockPeak, measurement)
+  if (pids.gateway === undefined || gatewayBefore === undefined)
+    return { measurement, usage: null, mockUsage }
+  const usage = usageOf(gatewayBefore, await sampleProcess(pids.gateway), gatewayPeak ?? 0, measurement)
+  return { measurement, usage, mockUsage }
 }
 
 async function mockCountsSum(urls: readonly string[], dispatcher: Agent): Promise<number> {
@@ -286,6 +302,7 @@ async function mockCountsSum(urls: readonly string[], dispatcher: Agent): Promis
 
 async function runInFlight(
   gateway: { url: string; pid: number },
+  mockPid: number,
   load: TrinoLoad,
   mockUrls: readonly string[],
   plan: SweepPlan,
@@ -301,7 +318,7 @@ async function runInFlight(
     }
   })()
   try {
-    const { measurement, usage } = await measureGatewayStep(gateway.pid, () =>
+    const { measurement, usage } = await measureStep({ gateway: gateway.pid, mock: mockPid }, () =>
       runStep(
         {
           ...load,
@@ -317,7 +334,7 @@ async function runInFlight(
       connections: plan.inFlight.queries,
       durationS: measurement.durationS,
       rssMbBefore: round(rssMbBefore, 1),
-      rssMbPeak: usage.rssMbPeak,
+      rssMbPeak: usage?.rssMbPeak ?? 0,
       errors: measurement.errors,
       non2xx: measurement.non2xx,
       timeouts: measurement.timeouts,
@@ -388,8 +405,11 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         ? 'embedded PGlite in its own process'
         : `PostgreSQL server at ${redactedUrl(databaseUrlGiven)}`
     const mocks = new Map<string, string>()
+    const mockPids = new Map<string, number>()
     topology.clusters.forEach((cluster, index) => {
-      mocks.set(cluster.name, (mockUrls[index] as { url: string }).url)
+      const started = mockUrls[index] as { url: string; handle: ChildHandle }
+      mocks.set(cluster.name, started.url)
+      mockPids.set(cluster.name, started.handle.pid)
     })
     const gatewayConfig = gatewayConfigWith(databaseUrl)
     const gatewayProcess = await startGatewayProcess({
@@ -414,6 +434,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     await admin.waitHealthy(topology.clusters.filter((c) => c.active).map((c) => c.name))
 
     const directUrl = mocks.get(topology.directTarget) as string
+    const directPid = mockPids.get(topology.directTarget) as number
+    const pids = { gateway: gateway.pid, mock: directPid }
     const base = { sql: capacitySql, headers: topology.headers }
     const requestsPerQuery = await probeRequestsPerQuery({ ...base, baseUrl: directUrl }).catch(
       (error: Error) => {
@@ -449,11 +471,13 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
 
     for (const step of plan.closedLoop) {
       progress.step(`direct closed loop, ${step.connections} connections`, step.durationS)
-      const d = await runStep(directLoad, step)
-      direct.closedLoop.push(toStep('closed', step.connections, null, d, null))
+      const d = await measureStep({ mock: directPid }, () => runStep(directLoad, step))
+      direct.closedLoop.push(toStep('closed', step.connections, null, d.measurement, null, d.mockUsage))
       progress.step(`gateway closed loop, ${step.connections} connections`, step.durationS)
-      const g = await measureGatewayStep(gateway.pid, () => runStep(gatewayLoad, step))
-      viaGateway.closedLoop.push(toStep('closed', step.connections, null, g.measurement, g.usage))
+      const g = await measureStep(pids, () => runStep(gatewayLoad, step))
+      viaGateway.closedLoop.push(
+        toStep('closed', step.connections, null, g.measurement, g.usage, g.mockUsage),
+      )
     }
     const saturation = Math.max(0, ...viaGateway.closedLoop.map((step) => step.requestsPerSecond))
     for (const step of planOpenLoop(plan, saturation, requestsPerQuery)) {
@@ -463,16 +487,18 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         offeredRequestsPerSecond: step.offeredRequestsPerSecond,
       }
       progress.step(`direct open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
-      const d = await runStep(directLoad, stepOptions)
-      direct.openLoop.push(toStep('open', step.connections, step.offeredRequestsPerSecond, d, null))
+      const d = await measureStep({ mock: directPid }, () => runStep(directLoad, stepOptions))
+      direct.openLoop.push(
+        toStep('open', step.connections, step.offeredRequestsPerSecond, d.measurement, null, d.mockUsage),
+      )
       progress.step(`gateway open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
-      const g = await measureGatewayStep(gateway.pid, () => runStep(gatewayLoad, stepOptions))
+      const g = await measureStep(pids, () => runStep(gatewayLoad, stepOptions))
       viaGateway.openLoop.push(
-        toStep('open', step.connections, step.offeredRequestsPerSecond, g.measurement, g.usage),
+        toStep('open', step.connections, step.offeredRequestsPerSecond, g.measurement, g.usage, g.mockUsage),
       )
     }
     progress.step(`gateway with ${plan.inFlight.queries} queries in flight`, plan.inFlight.durationS)
-    const inFlight = await runInFlight(gateway, gatewayLoad, [...mocks.values()], plan)
+    const inFlight = await runInFlight(gateway, directPid, gatewayLoad, [...mocks.values()], plan)
     progress.step('writing the report', 0)
 
     const summary = summarize(direct, viaGateway, inFlight)
