@@ -292,6 +292,31 @@ describe('comparison with a baseline', () => {
     expect(formatComparison(comparisons, 25)).toContain('REGRESSED')
   })
 
+  it("judges the gateway's CPU per request against the mock's, not in absolute seconds", () => {
+    const baseline = derived()
+    // A machine twice as slow: both costs double, nothing regressed.
+    const slower = derived((r) => {
+      for (const step of [...r.direct.closedLoop, ...r.gateway.closedLoop]) {
+        for (const usage of [step.gatewayProcess, step.mockProcess]) {
+          if (usage?.cpuSecondsPer1000Requests) usage.cpuSecondsPer1000Requests *= 2
+        }
+      }
+    })
+    expect(compareReports(baseline, slower, { thresholdPercent: 50 }).some((c) => c.regressed)).toBe(false)
+    // The gateway alone twice as costly: regressed.
+    const costlier = derived((r) => {
+      for (const step of r.gateway.closedLoop) {
+        if (step.gatewayProcess?.cpuSecondsPer1000Requests)
+          step.gatewayProcess.cpuSecondsPer1000Requests *= 2.5
+      }
+    })
+    const regressed = compareReports(baseline, costlier, { thresholdPercent: 50 }).filter((c) => c.regressed)
+    expect(regressed.map((c) => c.name)).toEqual([
+      "gateway CPU per request at saturation, in multiples of the mock's",
+    ])
+    expect(regressed[0]).toMatchObject({ baseline: 2.75, current: 6.88 })
+  })
+
   it('does not compare a figure missing on either side', () => {
     const baseline = derived((r) => {
       r.gateway.inFlight = null
@@ -456,7 +481,7 @@ describe('shell helpers', () => {
       quick: true,
       reportDir: 'r',
       compare: 'b.json',
-      thresholdPercent: 25,
+      thresholdPercent: 50,
     })
     expect(runIdOf(new Date('2026-01-02T03:04:05.678Z'), 'quick')).toBe('2026-01-02T03-04-05Z-quick')
   })

@@ -8,7 +8,11 @@ import type { CapacityReport } from './report-schema.ts'
  * gateway/direct ratio, measured under the same load, is judged instead.
  */
 
-export const regressionThresholdPercentDefault = 25
+/**
+ * Consecutive quick runs on the shared 2-core machine moved the gateway/direct ratio between 15%
+ * and 27% with no code change: a tighter default would fail CI on load alone.
+ */
+export const regressionThresholdPercentDefault = 50
 /** Added latency must also grow by at least this much to count as a regression. */
 export const latencyRegressionFloorMs = 0.5
 /** Resident memory must also grow by at least this much to count as a regression. */
@@ -65,10 +69,23 @@ const figures: readonly FigureSpec[] = [
     pick: (r) => r.summary.halfSaturation?.addedLatencyMsP99 ?? null,
   },
   {
+    // Relative to the mock's own cost per request in the same run, which cancels the machine's speed.
+    name: "gateway CPU per request at saturation, in multiples of the mock's",
+    unit: 'x',
+    better: 'lower',
+    judged: true,
+    floor: 0,
+    pick: (r) => {
+      const gateway = r.summary.gateway.cpuSecondsPer1000RequestsAtSaturation
+      const mock = r.summary.direct.mockCpuSecondsPer1000RequestsAtSaturation
+      return gateway === null || mock === null || mock === 0 ? null : Math.round((gateway / mock) * 100) / 100
+    },
+  },
+  {
     name: 'gateway CPU seconds per 1,000 requests at saturation',
     unit: 's',
     better: 'lower',
-    judged: true,
+    judged: false,
     floor: 0,
     pick: (r) => r.summary.gateway.cpuSecondsPer1000RequestsAtSaturation,
   },
