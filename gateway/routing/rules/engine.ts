@@ -35,23 +35,61 @@ export interface RulesOutcome {
   failures: RuleFailure[]
 }
 
-export function createScope(request: RoutingRequest, analyzer: RequestAnalyzerConfig): RuleScope {
-  let queryProperties: HostObject | undefined
-  let requestUser: HostObject | undefined
-  return {
-    request: createRequestObject(request),
-    state: new JavaMap(),
-    result: new JavaMap(),
-    // Parsing SQL is the costly part of a request's routing: done only if a rule reads it.
-    trinoQueryProperties: () => {
-      queryProperties ??= createQueryPropertiesObject(analyzeQuery(request, analyzer))
-      return queryProperties
-    },
-    trinoRequestUser: () => {
-      requestUser ??= createRequestUserObject(extractRequestUser(request.headers, analyzer.tokenUserField))
-      return requestUser
-    },
+/**
+ * One request's variables. Every object is created on first read: a rule set that reads headers
+ * only (the usual case) allocates nothing per request but this scope and the outcome.
+ */
+class RequestScope implements RuleScope {
+  readonly headers: Readonly<Record<string, string>>
+  #request: HostObject | undefined
+  #state: JavaMap | undefined
+  #result: JavaMap | undefined
+  #queryProperties: HostObject | undefined
+  #requestUser: HostObject | undefined
+
+  constructor(
+    private readonly routingRequest: RoutingRequest,
+    private readonly analyzer: RequestAnalyzerConfig,
+  ) {
+    this.headers = routingRequest.headers
   }
+
+  get request(): HostObject {
+    this.#request ??= createRequestObject(this.routingRequest)
+    return this.#request
+  }
+
+  get state(): JavaMap {
+    this.#state ??= new JavaMap()
+    return this.#state
+  }
+
+  get result(): JavaMap {
+    this.#result ??= new JavaMap()
+    return this.#result
+  }
+
+  /** The routing group written so far, without creating the result map. */
+  routingGroup(): string | undefined {
+    return this.#result === undefined ? undefined : routingGroupOf(this.#result)
+  }
+
+  // Parsing SQL is the costly part of a request's routing: done only if a rule reads it.
+  trinoQueryProperties(): HostObject {
+    this.#queryProperties ??= createQueryPropertiesObject(analyzeQuery(this.routingRequest, this.analyzer))
+    return this.#queryProperties
+  }
+
+  trinoRequestUser(): HostObject {
+    this.#requestUser ??= createRequestUserObject(
+      extractRequestUser(this.routingRequest.headers, this.analyzer.tokenUserField),
+    )
+    return this.#requestUser
+  }
+}
+
+export function createScope(request: RoutingRequest, analyzer: RequestAnalyzerConfig): RuleScope {
+  return new RequestScope(request, analyzer)
 }
 
 export function evaluateRules(
@@ -77,9 +115,13 @@ export function evaluateRules(
       failures.push({ rule: rule.name, message: describeFailure(error) })
       continue
     }
-    if (mode === 'first-match' && routingGroupOf(scope.result) !== undefined) break
+    if (mode === 'first-match' && routingGroupIn(scope) !== undefined) break
   }
-  return { routingGroup: routingGroupOf(scope.result), matchedRules, failures }
+  return { routingGroup: routingGroupIn(scope), matchedRules, failures }
+}
+
+function routingGroupIn(scope: RuleScope): string | undefined {
+  return scope instanceof RequestScope ? scope.routingGroup() : routingGroupOf(scope.result)
 }
 
 function routingGroupOf(result: JavaMap): string | undefined {

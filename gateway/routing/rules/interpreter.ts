@@ -21,13 +21,18 @@ import {
   valuesEqual,
 } from './model.ts'
 
-/** The variables of one request's evaluation. Host objects may be computed lazily. */
+/**
+ * The variables of one request's evaluation. Implementations create each object only when a rule
+ * reads it (most rule sets read headers only), so a request pays for what its rules use.
+ */
 export interface RuleScope {
-  request: HostObject
-  state: JavaMap
-  result: JavaMap
-  trinoQueryProperties: () => HostObject
-  trinoRequestUser: () => HostObject
+  /** The request's headers, names lower-cased: `request.getHeader("literal")` reads them directly. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly request: HostObject
+  readonly state: JavaMap
+  readonly result: JavaMap
+  trinoQueryProperties(): HostObject
+  trinoRequestUser(): HostObject
 }
 
 type Compiled = (scope: RuleScope) => Value
@@ -68,6 +73,8 @@ function compileStatement(statement: Statement): Compiled {
 
 function compileBoolean(expression: Expression, what: string): (scope: RuleScope) => boolean {
   const evaluate = compileExpression(expression)
+  // Operators that always yield a boolean need no check, so nested conditions stay one call deep.
+  if (alwaysBoolean(expression)) return evaluate as (scope: RuleScope) => boolean
   const { position } = expression
   return (scope) => {
     const value = evaluate(scope)
@@ -104,14 +111,17 @@ function compileExpression(expression: Expression): Compiled {
       const { position, fn } = expression
       if (fn === 'optionalEmpty') return () => JavaOptional.emptyOptional
       const arg = args[0] as Compiled
-      return (scope) => {
-        const value = arg(scope)
-        return guard(position, () =>
-          fn === 'optionalOf' ? JavaOptional.of(value) : JavaOptional.ofNullable(value),
-        )
-      }
+      return fn === 'optionalOf'
+        ? (scope) => optionalOfAt(position, arg(scope))
+        : (scope) => JavaOptional.ofNullable(arg(scope))
     }
     case 'member': {
+      const header = literalHeaderName(expression)
+      if (header !== undefined) {
+        // The commonest call of all rule files, resolved at load: the lower-cased name is a constant
+        // and the lookup is one own-property read (the servlet API is case-insensitive).
+        return (scope) => headerValue(scope.headers, header)
+      }
       const object = compileExpression(expression.object)
       const { name, position } = expression
       if (expression.args === null) {
@@ -177,6 +187,19 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
     const other = compileExpression(expression.left.type === 'empty' ? expression.right : expression.left)
     return op === '==' ? (scope) => isEmptyValue(other(scope)) : (scope) => !isEmptyValue(other(scope))
   }
+  if (op === '==' || op === '!=') {
+    // A string or null literal on one side: Java equals against it is identity of JavaScript
+    // primitives, since no other model value equals a string or null.
+    const literalOnRight = isStringOrNullLiteral(expression.right)
+    if (literalOnRight || isStringOrNullLiteral(expression.left)) {
+      const [literal, otherSide] = literalOnRight
+        ? [expression.right, expression.left]
+        : [expression.left, expression.right]
+      const other = compileExpression(otherSide)
+      const { value } = literal as { value: string | null }
+      return op === '==' ? (scope) => other(scope) === value : (scope) => other(scope) !== value
+    }
+  }
   const left = compileExpression(expression.left)
   const right = compileExpression(expression.right)
   switch (op) {
@@ -184,12 +207,17 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
       return (scope) => valuesEqual(left(scope), right(scope))
     case '!=':
       return (scope) => !valuesEqual(left(scope), right(scope))
-    case 'contains':
-      return (scope) => {
-        const container = left(scope)
-        const item = right(scope)
-        return guard(position, () => infixContains(container, item))
+    case 'contains': {
+      if (expression.right.type === 'literal' && typeof expression.right.value === 'string') {
+        const item = expression.right.value
+        return (scope) => {
+          const container = left(scope)
+          if (typeof container === 'string') return container.includes(item)
+          return containsAt(position, container, item)
+        }
       }
+      return (scope) => containsAt(position, left(scope), right(scope))
+    }
     case '+':
       return (scope) => {
         const a = left(scope)
@@ -241,13 +269,54 @@ function callAt(
   }
 }
 
-function guard(position: Expression['position'], call: () => Value): Value {
+function containsAt(position: Expression['position'], container: Value, item: Value): boolean {
   try {
-    return call()
+    return infixContains(container, item)
   } catch (error) {
     if (error instanceof ModelError) throw new RuleEvaluationError(error.message, position)
     throw error
   }
+}
+
+function optionalOfAt(position: Expression['position'], value: Value): Value {
+  try {
+    return JavaOptional.of(value)
+  } catch (error) {
+    if (error instanceof ModelError) throw new RuleEvaluationError(error.message, position)
+    throw error
+  }
+}
+
+/** `request.getHeader("Literal")`: the lower-cased header name, or undefined for any other call. */
+function literalHeaderName(expression: Extract<Expression, { type: 'member' }>): string | undefined {
+  if (expression.name !== 'getHeader' || expression.args?.length !== 1) return undefined
+  if (expression.object.type !== 'variable' || expression.object.name !== 'request') return undefined
+  const arg = expression.args[0] as Expression
+  return arg.type === 'literal' && typeof arg.value === 'string' ? arg.value.toLowerCase() : undefined
+}
+
+function headerValue(headers: Readonly<Record<string, string>>, name: string): string | null {
+  const value = headers[name]
+  // Own properties only: `constructor` or `__proto__` must not reach Object.prototype.
+  return typeof value === 'string' && Object.hasOwn(headers, name) ? value : null
+}
+
+function alwaysBoolean(expression: Expression): boolean {
+  switch (expression.type) {
+    case 'not':
+    case 'logical':
+      return true
+    case 'binary':
+      return expression.op !== '+'
+    case 'literal':
+      return typeof expression.value === 'boolean'
+    default:
+      return false
+  }
+}
+
+function isStringOrNullLiteral(expression: Expression): boolean {
+  return expression.type === 'literal' && (typeof expression.value === 'string' || expression.value === null)
 }
 
 export { HostObject }

@@ -299,6 +299,57 @@ describe('properties', () => {
     )
   })
 
+  it('answers literal header lookups and literal comparisons exactly as the general call path does', () => {
+    // `request.getHeader("N")` and `== "lit"` are resolved at load; `"N" + ""` and a set built at run
+    // time force the general dispatch, so both must agree on every header map.
+    const name = fc.constantFrom('X-Trino-Source', 'x-trino-source', 'X-Other', 'constructor', '__proto__')
+    const literal = fc.oneof(
+      fc.string({ maxLength: 4 }).map((v) => JSON.stringify(v)),
+      fc.constant('null'),
+    )
+    fc.assert(
+      fc.property(
+        name,
+        literal,
+        fc.constantFrom('==', '!=', 'contains'),
+        fc.dictionary(
+          fc.constantFrom('x-trino-source', 'x-other', 'constructor', '__proto__'),
+          fc.string({ maxLength: 4 }),
+        ),
+        (header, value, op, headers) => {
+          const fast = run(`request.getHeader(${JSON.stringify(header)}) ${op} ${value}`, headers)
+          const slow = run(`request.getHeader(${JSON.stringify(header)} + "") ${op} (${value} + "")`, headers)
+          if (value === 'null' && op === 'contains') return
+          if (value === 'null') {
+            expect(fast.value).toBe(
+              op === '=='
+                ? run(`request.getHeader(${JSON.stringify(header)} + "") == null`, headers).value
+                : !run(`request.getHeader(${JSON.stringify(header)} + "") == null`, headers).value,
+            )
+            return
+          }
+          expect(fast.value).toBe(slow.value)
+          const swapped = run(
+            `${value} ${op === 'contains' ? '==' : op} request.getHeader(${JSON.stringify(header)})`,
+            headers,
+          )
+          const swappedSlow = run(
+            `(${value} + "") ${op === 'contains' ? '==' : op} request.getHeader(${JSON.stringify(header)} + "")`,
+            headers,
+          )
+          expect(swapped.value).toBe(swappedSlow.value)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reads a header named like an Object.prototype member as absent', () => {
+    expect(run('request.getHeader("constructor") == null').value).toBe(true)
+    expect(run('request.getHeader("__proto__")').value).toBe(null)
+    expect(run('request.getHeader("toString") contains "function"').value).toBe(false)
+  })
+
   it('evaluates well-formed random comparisons of random headers without throwing', () => {
     const header = fc.constantFrom('X-Trino-Source', 'X-Trino-Tag', 'X-Other')
     const comparison = fc
