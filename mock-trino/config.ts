@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { describeIssues } from '../common/errors.ts'
 import { mockError } from './errors.ts'
+import { parseDataSizeBytes } from './resource-groups/units.ts'
 import { workloadSchema } from './workload/model.ts'
 
 /**
@@ -37,8 +38,29 @@ export type FaultsPatch = z.output<typeof faultsPatchSchema>
 /** The finished-query retention bound (Trino: `query.max-history`); counters survive pruning. */
 export const finishedQueriesRetainedMaxLimit = 1_000_000
 
+/** The largest cluster memory pool the mock accepts (1 PB). */
+export const clusterMemoryBytesMax = 1024 ** 5
+
+const clusterMemory = z
+  .string()
+  .transform((value, context) => {
+    const bytes = parseDataSizeBytes(value)
+    if (bytes === undefined || bytes < 1 || bytes > clusterMemoryBytesMax) {
+      context.addIssue({
+        code: 'custom',
+        message: 'expected an Airlift data size from 1B to 1PB, such as 64GB',
+      })
+      return z.NEVER
+    }
+    return bytes
+  })
+  .describe(
+    "The cluster's general memory pool (64GB): what percentage softMemoryLimits of resource groups mean",
+  )
+
 export const mockConfigSchema = z.strictObject({
   workload: workloadSchema.default(workloadSchema.parse({})),
+  clusterMemory: clusterMemory.optional(),
   faults: faultsPatchSchema.default({}),
   retention: z
     .strictObject({

@@ -2,7 +2,7 @@ import { type TrinoErrorName, trinoErrorCodes } from './errors.ts'
 import { QueryIdGenerator } from './protocol/query-id.ts'
 import { answerRuntimeQueries, readsRuntimeQueries } from './protocol/runtime-queries.ts'
 import type { StatementSession } from './protocol/session.ts'
-import type { QueryDescriptor, QueryScheduler } from './scheduler.ts'
+import type { QueryDescriptor, QueryScheduler, QueryUsage } from './scheduler.ts'
 import {
   type Column,
   column,
@@ -14,7 +14,7 @@ import {
 } from './sql.ts'
 import type { MockQueryRecord, MockQueryState, QueryCounts } from './types.ts'
 import { parseDirective } from './workload/directive.ts'
-import { planQuery, type QueryPlan, type Workload } from './workload/model.ts'
+import { cpuTimeMsAfter, planQuery, type QueryPlan, type Workload } from './workload/model.ts'
 
 /**
  * The coordinator's functional core: every query's state machine and the admission through a
@@ -26,6 +26,11 @@ import { planQuery, type QueryPlan, type Workload } from './workload/model.ts'
  * FINISHED when the client has fetched the final response, or FAILED (its plan's failure, a
  * rejection, a cancel, or abandonment after `clientTimeoutMs` without a poll). The running slot is
  * held until FINISHED or FAILED.
+ *
+ * Usage: a running query holds its plan's `peakMemoryBytes` and accrues its plan's CPU time evenly
+ * over `durationMs`. Every `advance` reports both to the scheduler (`updateUsage`, when it has one),
+ * as Trino refreshes resource-group usage on its scheduling loop; the end of a query reports its
+ * final CPU time with `release`, so resource groups' CPU and memory limits act on the model.
  */
 
 /** Trino's `query.max-length` default. */
@@ -277,6 +282,7 @@ export class Coordinator {
    */
   advance(nowMs: number): void {
     for (const started of this.options.scheduler.tick(nowMs)) this.startById(started, nowMs)
+    this.reportUsage(nowMs)
     for (const entry of this.active.values()) {
       if (nowMs - entry.lastAccessMs > this.clientTimeoutMs) {
         const at = new Date(entry.lastAccessMs).toISOString()
@@ -290,6 +296,28 @@ export class Coordinator {
         )
       } else this.settleDue(entry, nowMs)
     }
+  }
+
+  /** Reports every running query's CPU time so far and memory to the scheduler; starts what it lets start. */
+  private reportUsage(nowMs: number): void {
+    const { scheduler } = this.options
+    if (scheduler.updateUsage === undefined) return
+    const running: Array<[string, QueryUsage]> = []
+    for (const entry of this.active.values()) {
+      const usage = this.usageOf(entry, nowMs)
+      if (entry.record.state === 'RUNNING' && usage !== undefined) running.push([entry.record.queryId, usage])
+    }
+    for (const [queryId, usage] of running) {
+      for (const started of scheduler.updateUsage(queryId, usage, nowMs)) this.startById(started, nowMs)
+    }
+  }
+
+  /** What a started query has used by `nowMs` according to its plan. */
+  private usageOf(entry: Entry, nowMs: number): QueryUsage | undefined {
+    const { plan, record } = entry
+    if (plan === undefined || record.startedAtMs === undefined) return undefined
+    const endMs = Math.min(nowMs, record.finishedAtMs ?? nowMs)
+    return { cpuTimeMs: cpuTimeMsAfter(plan, endMs - record.startedAtMs), memoryBytes: plan.peakMemoryBytes }
   }
 
   counts(): QueryCounts {
@@ -389,6 +417,7 @@ export class Coordinator {
     const { record } = entry
     record.state = 'RUNNING'
     record.startedAtMs = nowMs
+    record.queuedMs = nowMs - record.createdAtMs
     this.live.queued--
     this.live.running++
     entry.readyAtMs = nowMs + plan.durationMs
@@ -439,6 +468,8 @@ export class Coordinator {
     record.errorName = failure.errorName
     record.errorMessage = failure.message
     record.finishedAtMs = nowMs
+    // A query that never started waited from its creation until now.
+    record.queuedMs ??= nowMs - record.createdAtMs
     if (failure.errorName === 'USER_CANCELED') this.totals.canceled++
     else this.totals.failed++
     this.leave(entry, wasRunning, inScheduler, nowMs)
@@ -456,6 +487,8 @@ export class Coordinator {
     if (wasRunning) this.live.running--
     else this.live.queued--
     this.active.delete(queryId)
+    const usage = this.usageOf(entry, nowMs)
+    if (usage !== undefined) entry.record.cpuTimeMs = usage.cpuTimeMs
     // Finished entries keep only what their last response and their record need.
     entry.result = undefined
     entry.plan = undefined
@@ -469,7 +502,8 @@ export class Coordinator {
     }
     this.changeListener?.(queryId)
     if (inScheduler) {
-      for (const started of this.options.scheduler.release(queryId, nowMs)) this.startById(started, nowMs)
+      for (const started of this.options.scheduler.release(queryId, nowMs, usage))
+        this.startById(started, nowMs)
     }
   }
 
@@ -524,7 +558,7 @@ export class Coordinator {
       elapsedMs: endMs - record.createdAtMs,
       queuedMs: startedAtMs - record.createdAtMs,
       processedRows: entry.rowsServed,
-      cpuTimeMs: Math.max(0, Math.min(endMs, entry.readyAtMs ?? endMs) - startedAtMs),
+      cpuTimeMs: this.usageOf(entry, endMs)?.cpuTimeMs ?? record.cpuTimeMs ?? 0,
     }
     if (entry.effect !== undefined) {
       response.updateType = entry.effect.updateType

@@ -3,7 +3,7 @@ import { type EtcConfig, loadEtc, type MockConfig, parseMockConfig } from './con
 import { Coordinator } from './coordinator.ts'
 import { LegacyScheduler } from './legacy-scheduler.ts'
 import { coordinatorSuffix } from './protocol/query-id.ts'
-import { loadSchedulerFromEtc } from './resource-groups/index.ts'
+import { loadSchedulerFromEtc, type ResourceGroupScheduler } from './resource-groups/index.ts'
 import type { QueryScheduler } from './scheduler.ts'
 import { copyRecord, MockServer } from './server.ts'
 import { type Faults, type MockQueryRecord, noFaults, type QueryCounts } from './types.ts'
@@ -66,9 +66,13 @@ export async function startMockTrino(options: MockTrinoOptions = {}): Promise<Ru
   const environment = options.coordinator?.environment ?? etc.environment ?? environmentDefault
   const loaded =
     options.scheduler === undefined
-      ? await schedulerFor(options.etcDir, etc, options, environment)
+      ? await schedulerFor(options.etcDir, etc, options, environment, seed, mock.clusterMemory)
       : undefined
   const scheduler = options.scheduler ?? (loaded as QueryScheduler)
+  if (options.scheduler !== undefined && mock.clusterMemory !== undefined) {
+    const injected = options.scheduler as Partial<ResourceGroupScheduler>
+    injected.setClusterMemoryBytes?.(mock.clusterMemory, Date.now())
+  }
   const slugRng = rngForRun(`${seed}/slugs/${name}`)
   const coordinator = new Coordinator({
     name,
@@ -135,9 +139,14 @@ async function schedulerFor(
   etc: EtcConfig,
   options: MockTrinoOptions,
   environment: string,
+  seed: number,
+  clusterMemoryBytes: number | undefined,
 ): Promise<QueryScheduler & { close?: () => Promise<void> }> {
   // With resource-groups.properties, Trino uses the configured manager instead of the legacy group.
-  if (etc.resourceGroups && etcDir !== undefined) return loadSchedulerFromEtc(etcDir, environment)
+  if (etc.resourceGroups && etcDir !== undefined) {
+    // The mock's seed drives the weighted policy's lottery, so a run repeats with its seed.
+    return loadSchedulerFromEtc(etcDir, environment, undefined, { seed, clusterMemoryBytes })
+  }
   return new LegacyScheduler({
     maxConcurrentQueries: options.coordinator?.maxConcurrentQueries ?? etc.maxConcurrentQueries,
     maxQueuedQueries: options.coordinator?.maxQueuedQueries ?? etc.maxQueuedQueries,

@@ -52,4 +52,9 @@ export interface QueryScheduler {
   counts(): { running: number; queued: number }
   /** The resource group of a query still known to the scheduler. */
   groupOf(queryId: string): readonly string[] | undefined
+  /**
+   * Optional: a running query's cumulative CPU time and current memory, reported by the coordinator
+   * on every scheduling tick; returns ids started now. Schedulers without usage limits omit it.
+   */
+  updateUsage?(queryId: string, usage: QueryUsage, nowMs: number): string[]
 }

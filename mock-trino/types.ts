@@ -24,6 +24,13 @@ export interface MockQueryRecord {
   createdAtMs: number
   startedAtMs?: number
   finishedAtMs?: number
+  /**
+   * Queue wait: from creation until admission, or until the end of a query that never started;
+   * absent while the query still waits.
+   */
+  queuedMs?: number
+  /** The load model's CPU time of a query that ran, set when it ends. */
+  cpuTimeMs?: number
 }
 
 export interface Faults {

@@ -12,6 +12,11 @@ describe('mock directives in SQL comments', () => {
       { durationMs: 2000, rows: 0, fail: 'EXCEEDED_TIME_LIMIT' },
     ],
     ['SELECT 1 /* mock: */', {}],
+    ['SELECT 1 /* mock: cpu=3s memory=2GB */', { cpuTimeMs: 3000, peakMemoryBytes: 2 * 1024 ** 3 }],
+    [
+      'SELECT 1 /* mock: memory=512MB duration=1s cpu=250ms */',
+      { durationMs: 1000, cpuTimeMs: 250, peakMemoryBytes: 512 * 1024 ** 2 },
+    ],
     ['SELECT 1 /* a plain comment */', undefined],
   ])('reads %j', (sql, expected) => {
     expect(parseDirective(sql)).toEqual({ ok: true, directive: expected })
@@ -25,6 +30,10 @@ describe('mock directives in SQL comments', () => {
     ['SELECT 1 /* mock: speed=fast */', 'speed'],
     ['SELECT 1 /* mock: rows */', 'rows'],
     ['SELECT 1 /* mock: rows=1 rows=2 */', 'rows'],
+    ['SELECT 1 /* mock: cpu=lots */', 'cpu'],
+    ['SELECT 1 /* mock: memory=2 */', 'memory'],
+    ['SELECT 1 /* mock: memory=2GiB */', 'memory'],
+    ['SELECT 1 /* mock: memory=2048PB */', 'memory'],
   ])('refuses %j naming the bad key %s', (sql, key) => {
     const result = parseDirective(sql)
     expect(result.ok).toBe(false)

@@ -1,14 +1,21 @@
 import { parseDurationMs } from '../../common/duration.ts'
 import { isTrinoErrorName, type TrinoErrorName } from '../errors.ts'
+import { parseDataSizeBytes } from '../resource-groups/units.ts'
+import { peakMemoryBytesMax } from './model.ts'
 
 /**
  * Per-query directives in a SQL comment, exactly
- * `/* mock: duration=<Airlift duration> rows=<n> fail=<TRINO_ERROR_NAME> *\/`, every key optional.
+ * `/* mock: duration=<Airlift duration> rows=<n> fail=<TRINO_ERROR_NAME> cpu=<Airlift duration>
+ * memory=<Airlift data size> *\/`, every key optional, in any order.
  */
 export interface Directive {
   durationMs?: number
   rows?: number
   fail?: TrinoErrorName
+  /** Total CPU time of the query (accrues evenly over its duration). */
+  cpuTimeMs?: number
+  /** Memory held while the query runs. */
+  peakMemoryBytes?: number
 }
 
 export type DirectiveResult = { ok: true; directive: Directive | undefined } | { ok: false; message: string }
@@ -18,7 +25,7 @@ export const directiveRowsMax = 10_000_000
 
 const directivePattern = /\/\*\s*mock:([\s\S]*?)\*\//
 const rowsPattern = /^\d+$/
-const keys = ['duration', 'rows', 'fail'] as const
+const keys = ['duration', 'rows', 'fail', 'cpu', 'memory'] as const
 
 /** Finds and parses the first `mock:` comment; a malformed one yields a message naming the bad key. */
 export function parseDirective(sql: string): DirectiveResult {
@@ -61,6 +68,22 @@ export function parseDirective(sql: string): DirectiveResult {
         if (!isTrinoErrorName(value))
           return fail(key, value, 'expected a Trino error name such as QUERY_REJECTED')
         directive.fail = value
+        break
+      }
+      case 'cpu': {
+        try {
+          directive.cpuTimeMs = parseDurationMs(value)
+        } catch {
+          return fail(key, value, 'expected an Airlift duration of CPU time such as 500ms or 2s')
+        }
+        break
+      }
+      case 'memory': {
+        const bytes = parseDataSizeBytes(value)
+        if (bytes === undefined || bytes > peakMemoryBytesMax) {
+          return fail(key, value, 'expected an Airlift data size up to 1PB such as 512MB or 2GB')
+        }
+        directive.peakMemoryBytes = bytes
         break
       }
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { rngFor } from '../../common/random.ts'
-import { drawValue, planQuery, workloadSchema } from './model.ts'
+import { cpuTimeMsAfter, drawValue, planQuery, workloadSchema } from './model.ts'
 
 describe('load model', () => {
   it('gives a query the same plan for the same seed and trace token, whatever was drawn before', () => {
@@ -23,10 +23,45 @@ describe('load model', () => {
     })
     const plain = planQuery(workload, 1, 'k')
     const overridden = planQuery(workload, 1, 'k', { durationMs: 5 })
-    expect(overridden).toEqual({ ...plain, durationMs: 5 })
+    // CPU time follows the run time at the drawn rate (default one core).
+    expect(overridden).toEqual({ ...plain, durationMs: 5, cpuTimeMs: 5 })
     expect(planQuery(workload, 1, 'k', { fail: 'QUERY_REJECTED' }).failure).toEqual({
       errorName: 'QUERY_REJECTED',
     })
+  })
+
+  it('models CPU time as the drawn rate times the duration, and memory as drawn, unless a directive says', () => {
+    const workload = workloadSchema.parse({
+      durationMs: 2000,
+      cpuTimeMsPerSecond: 4000,
+      peakMemoryBytes: { kind: 'uniform', min: 100, max: 200 },
+    })
+    const plan = planQuery(workload, 5, 'q')
+    expect(plan.cpuTimeMs).toBe(8000)
+    expect(plan.peakMemoryBytes).toBeGreaterThanOrEqual(100)
+    expect(plan.peakMemoryBytes).toBeLessThanOrEqual(200)
+    expect(planQuery(workload, 5, 'q')).toEqual(plan)
+    expect(planQuery(workload, 5, 'q', { cpuTimeMs: 7, peakMemoryBytes: 9 })).toEqual({
+      ...plan,
+      cpuTimeMs: 7,
+      peakMemoryBytes: 9,
+    })
+    expect([0, 500, 2000, 5000].map((elapsedMs) => cpuTimeMsAfter(plan, elapsedMs))).toEqual([
+      0, 2000, 8000, 8000,
+    ])
+  })
+
+  it('keeps the plans drawn before CPU and memory were modelled (they are drawn last)', () => {
+    const workload = workloadSchema.parse({
+      durationMs: { kind: 'uniform', min: 0, max: 1000 },
+      rows: { kind: 'uniform', min: 0, max: 1000 },
+      peakMemoryBytes: { kind: 'uniform', min: 0, max: 1000 },
+    })
+    const rng = rngFor(11, 'k')
+    const durationMs = Math.round(rng() * 1000)
+    const rows = Math.round(rng() * 1000)
+    const plan = planQuery(workload, 11, 'k')
+    expect([plan.durationMs, plan.rows]).toEqual([durationMs, rows])
   })
 
   it('fails queries at the configured rate with the configured error', () => {

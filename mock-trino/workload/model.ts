@@ -42,6 +42,13 @@ export const workloadSchema = z
     rows: distributionSchema.default({ kind: 'fixed', value: 1 }),
     pageRows: z.number().int().min(1).max(pageRowsMaxLimit).default(1000),
     failures: z.array(failureSchema).max(64).default([]),
+    /**
+     * CPU time a query uses per second of its run (1000 = one busy core); it accrues evenly from
+     * admission to `durationMs`, and is what resource groups' CPU limits count.
+     */
+    cpuTimeMsPerSecond: distributionSchema.default({ kind: 'fixed', value: 1000 }),
+    /** Memory a query holds from admission until it ends; what `softMemoryLimit` counts. */
+    peakMemoryBytes: distributionSchema.default({ kind: 'fixed', value: 0 }),
   })
   .refine((w) => w.failures.reduce((sum, f) => sum + f.probability, 0) <= 1 + 1e-9, {
     message: 'the failure probabilities must add up to at most 1',
@@ -56,6 +63,10 @@ export const defaultWorkload: Workload = workloadSchema.parse({})
 export interface QueryPlan {
   durationMs: number
   rows: number
+  /** Total CPU time once the query has run `durationMs`. */
+  cpuTimeMs: number
+  /** Memory held while running. */
+  peakMemoryBytes: number
   failure?: { errorName: TrinoErrorName; message?: string }
 }
 
@@ -77,18 +88,30 @@ export function drawValue(distribution: Distribution, rng: Rng): number {
   }
 }
 
+/** The largest memory a query may be modelled to hold (1 PB), a bound against typos. */
+export const peakMemoryBytesMax = 1024 ** 5
+
 /**
- * Draws a query's plan. The draws happen in a fixed order (duration, rows, failure) whatever the
- * directive overrides, so a directive on one key never shifts another key's draw.
+ * Draws a query's plan. The draws happen in a fixed order (duration, rows, failure, CPU rate,
+ * memory) whatever the directive overrides, so a directive on one key never shifts another key's
+ * draw, and the CPU and memory draws, added last, left every earlier plan as it was.
  */
 export function planQuery(workload: Workload, seed: number, key: string, directive?: Directive): QueryPlan {
   const rng = rngFor(seed, key)
   const drawnDurationMs = Math.min(workload.durationMsMax, Math.round(drawValue(workload.durationMs, rng)))
   const drawnRows = Math.min(modelRowsMax, Math.round(drawValue(workload.rows, rng)))
   const failureDraw = rng()
+  const cpuTimeMsPerSecond = drawValue(workload.cpuTimeMsPerSecond, rng)
+  const drawnPeakMemoryBytes = Math.min(
+    peakMemoryBytesMax,
+    Math.round(drawValue(workload.peakMemoryBytes, rng)),
+  )
+  const durationMs = directive?.durationMs ?? drawnDurationMs
   const plan: QueryPlan = {
-    durationMs: directive?.durationMs ?? drawnDurationMs,
+    durationMs,
     rows: directive?.rows ?? drawnRows,
+    cpuTimeMs: directive?.cpuTimeMs ?? Math.round((cpuTimeMsPerSecond * durationMs) / 1000),
+    peakMemoryBytes: directive?.peakMemoryBytes ?? drawnPeakMemoryBytes,
   }
   if (directive?.fail !== undefined) {
     plan.failure = { errorName: directive.fail }
@@ -106,4 +129,10 @@ export function planQuery(workload: Workload, seed: number, key: string, directi
     }
   }
   return plan
+}
+
+/** A running query's cumulative CPU time after `elapsedMs` of its run: it accrues evenly. */
+export function cpuTimeMsAfter(plan: QueryPlan, elapsedMs: number): number {
+  if (plan.durationMs <= 0) return plan.cpuTimeMs
+  return Math.round(plan.cpuTimeMs * Math.min(1, Math.max(0, elapsedMs) / plan.durationMs))
 }
