@@ -9,10 +9,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { describeIssues } from '../../common/errors.ts'
-import { randomSeed, seedMax } from '../../common/random.ts'
+import { seedMax } from '../../common/random.ts'
 import { HarnessError } from '../errors.ts'
 import { compareReports, formatComparison, regressionThresholdPercentDefault } from './compare.ts'
 import { plannedLoadSeconds, planSweep } from './plan.ts'
+import { stopLiveChildren } from './processes.ts'
 import { Progress } from './progress.ts'
 import { renderHtml, renderMarkdown } from './render.ts'
 import { type CapacityReport, capacityReportSchema } from './report-schema.ts'
@@ -157,7 +158,7 @@ async function main(argv: readonly string[]): Promise<number> {
     report = await runCapacity({
       mode,
       scenario: cli.scenario,
-      seed: cli.seed ?? randomSeed(),
+      seed: cli.seed,
       runId,
       cpuProfileDir: cli.cpuProfileDir,
       databaseUrl: cli.databaseUrl,
@@ -183,9 +184,11 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.reso
     if (stopping) return
     stopping = true
     process.stderr.write('\ninterrupted\n')
+    stopLiveChildren()
     process.exit(130)
   }
   process.on('SIGINT', interrupt)
+  process.on('SIGTERM', interrupt)
   main(process.argv.slice(2)).then(
     (status) => process.exit(status),
     (error: unknown) => {

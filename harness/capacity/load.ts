@@ -40,7 +40,7 @@ export function nextPathOf(body: string): string | undefined {
 export async function probeRequestsPerQuery(load: Omit<TrinoLoad, 'requestsPerQuery'>): Promise<number> {
   let response = await fetch(`${load.baseUrl}/v1/statement`, {
     method: 'POST',
-    headers: { ...load.headers, 'content-type': 'text/plain' },
+    headers: { 'content-type': 'text/plain', ...load.headers },
     body: load.sql,
     signal: AbortSignal.timeout(requestTimeoutS * 1000),
   })
@@ -70,7 +70,7 @@ function trinoSequence(load: TrinoLoad, counters: SequenceCounters): autocannon.
     {
       method: 'POST',
       path: '/v1/statement',
-      headers: { ...load.headers, 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...load.headers },
       body: load.sql,
       onResponse: (status: number, body: string, context: Context) => {
         if (status >= 200 && status < 300) counters.posts++

@@ -20,6 +20,14 @@ export const childStopTimeoutMs = 10_000
 /** Linux clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat times. */
 export const clockTicksPerSecond = 100
 
+/** Children started and not yet exited, so an interrupt can stop them (see `stopLiveChildren`). */
+const liveChildren = new Set<ChildProcess>()
+
+/** Sends SIGTERM to every child still running; for an interrupt, where no `finally` runs. */
+export function stopLiveChildren(): void {
+  for (const child of liveChildren) child.kill('SIGTERM')
+}
+
 export interface ChildHandle {
   pid: number
   /** What the child printed on its ready line, matched by `ready`. */
@@ -43,6 +51,8 @@ export async function spawnTsx(options: SpawnOptions): Promise<ChildHandle> {
     [...(options.nodeFlags ?? []), '--import', 'tsx', options.script, ...options.args],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  liveChildren.add(child)
+  child.once('exit', () => liveChildren.delete(child))
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000)
@@ -104,6 +114,8 @@ export interface MockProcessSpec {
   seed: number
   /** config.properties keys written into the mock's etc/ (over those of `etcDir`). */
   configProperties: Readonly<Record<string, string>>
+  /** node.properties keys (node.environment). */
+  nodeProperties?: Readonly<Record<string, string>> | undefined
   /** An etc/ folder to start from (copied, then `configProperties` applied). */
   etcDir?: string | undefined
   /** mock.yaml content, when the cluster has a load model or faults. */
@@ -133,6 +145,11 @@ export async function startMockProcess(
   const configFile = path.join(etc, 'config.properties')
   const existing = await readFile(configFile, 'utf8').catch(() => '')
   await writeFile(configFile, withProperties(existing, spec.configProperties))
+  if (spec.nodeProperties !== undefined && Object.keys(spec.nodeProperties).length > 0) {
+    const nodeFile = path.join(etc, 'node.properties')
+    const nodeText = await readFile(nodeFile, 'utf8').catch(() => '')
+    await writeFile(nodeFile, withProperties(nodeText, spec.nodeProperties))
+  }
   const args = [
     '--port',
     '0',

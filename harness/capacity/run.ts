@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Agent, request } from 'undici'
 import { stringify } from 'yaml'
 import { parseDurationMs } from '../../common/duration.ts'
+import { randomSeed } from '../../common/random.ts'
 import { sleepMs } from '../../common/wait.ts'
 import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../../gateway/config.ts'
 import { HarnessError } from '../errors.ts'
@@ -60,7 +61,8 @@ export const warmupConnections = 16
 export interface CapacityOptions {
   mode: 'quick' | 'full'
   scenario?: string | undefined
-  seed: number
+  /** The scenario's seed, else a random one, when absent. */
+  seed?: number | undefined
   runId: string
   cpuProfileDir?: string | undefined
   /** The gateway's store; overrides the scenario's database. Embedded PGlite when absent. */
@@ -73,6 +75,7 @@ interface ClusterPlan {
   routingGroup: string
   active: boolean
   configProperties: Record<string, string>
+  nodeProperties?: Record<string, string> | undefined
   etcDir?: string | undefined
   mockYaml?: unknown
 }
@@ -168,12 +171,14 @@ async function topologyFromScenario(
         properties['query.max-queued-queries'] = String(coordinator.maxQueuedQueries)
       if (coordinator?.clientTimeout !== undefined)
         properties['query.client.timeout'] = `${parseDurationMs(coordinator.clientTimeout)}ms`
-      if (coordinator?.environment !== undefined) properties['node.environment'] = coordinator.environment
       return {
         name: cluster.name,
         routingGroup: cluster.routingGroup,
         active: cluster.active,
         configProperties: properties,
+        nodeProperties: (coordinator?.environment === undefined
+          ? {}
+          : { 'node.environment': coordinator.environment }) as Record<string, string>,
         etcDir: cluster.etcDir === undefined ? undefined : path.resolve(scenarioDir, cluster.etcDir),
         mockYaml: cluster.mock,
       }
@@ -358,12 +363,17 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
   try {
     progress.step('starting the database, mocks and gateway', 0)
     let topology: TopologyPlan
+    let scenarioSeed: number | undefined
     if (options.scenario === undefined) topology = defaultTopology()
     else {
       const loaded = await loadScenarioFile(resolveScenarioPath(options.scenario))
       scenarioName = loaded.scenario.name
+      scenarioSeed = loaded.scenario.seed
       topology = await topologyFromScenario(loaded.scenario, loaded.dir, workDir)
     }
+    // The processes take seeds from 1; a scenario's seed 0 gets a random one like no seed.
+    const seed =
+      options.seed ?? (scenarioSeed !== undefined && scenarioSeed >= 1 ? scenarioSeed : randomSeed())
     const databaseUrlGiven = options.databaseUrl ?? topology.databaseUrl
     const gatewayConfigWith = (jdbcUrl: string) => ({
       ...topology.gatewayConfig,
@@ -390,9 +400,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     // allSettled: when one fails, the others are still tracked (and stopped) before the error.
     const settled = await Promise.allSettled([
       databaseUrlGiven === undefined ? startDatabaseProcess().then(track) : Promise.resolve(undefined),
-      ...topology.clusters.map((cluster) =>
-        startMockProcess({ ...cluster, seed: options.seed }, workDir).then(track),
-      ),
+      ...topology.clusters.map((cluster) => startMockProcess({ ...cluster, seed }, workDir).then(track)),
     ])
     const failed = settled.find((outcome) => outcome.status === 'rejected')
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
@@ -414,7 +422,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     const gatewayConfig = gatewayConfigWith(databaseUrl)
     const gatewayProcess = await startGatewayProcess({
       config: gatewayConfig,
-      seed: options.seed,
+      seed,
       workDir,
       cpuProfileDir: options.cpuProfileDir,
     })
@@ -517,7 +525,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       finishedAt: new Date().toISOString(),
       mode: options.mode,
       scenario: scenarioName,
-      seed: options.seed,
+      seed,
       codeVersion: codeVersion(),
       machine: {
         cpus: cpuList.length,
