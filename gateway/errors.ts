@@ -4,6 +4,7 @@
  * or renumber one, since operators and tests match on the codes.
  */
 import { CodedError } from '../common/errors.ts'
+import { routingRuleErrors } from './routing/rules/errors.ts'
 
 export const gatewayErrors = {
   // Configuration (gateway/config.ts): start-up stops on any of these.
@@ -69,6 +70,9 @@ export const gatewayErrors = {
     statusCode: 500,
     summary: 'code inside store.transaction() used another connection, which deadlocks the embedded database',
   },
+
+  // Routing rules, request analysis and the external routing service (gateway/routing/rules/*).
+  ...routingRuleErrors,
 } as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
 
 export type GatewayErrorCode = keyof typeof gatewayErrors

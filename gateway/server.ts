@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { Agent } from 'undici'
 import { CodedError } from '../common/errors.ts'
 import { backendsApi } from './api/backends.ts'
+import { metricsApi } from './api/metrics.ts'
 import { resourceGroupsApi } from './api/resource-groups.ts'
 import { webappApi } from './api/webapp.ts'
 import { type BackendService, createBackendService } from './clusters/backend-service.ts'
@@ -20,7 +21,7 @@ import { type BackendPicker, randomBackendPicker } from './routing/backend-picke
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
 import { QueryCountBasedRouter, queryCountBasedRouterModule } from './routing/query-count-router.ts'
-import { createRulesSelector, rulesApi } from './routing/rules/index.ts'
+import { createRulesSelector, type FileRoutingGroupSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
@@ -187,6 +188,13 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     registry,
     isReady: () => monitor.ready,
     routerStatsOf: (name) => (picker instanceof QueryCountBasedRouter ? picker.statsOf(name) : undefined),
+    rulesStatus: () => fileSelectorIn(selector)?.status(),
+  })
+  await app.register(metricsApi, {
+    rulesHealth: () => {
+      const file = fileSelectorIn(selector)
+      return file === undefined ? undefined : { status: file.status(), metrics: file.metrics() }
+    },
   })
   await app.register(webappApi, { backends, registry, store, startedAtMs: Date.now() })
   await app.register(rulesApi, {
@@ -229,6 +237,13 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       await dispatcher.close().catch(() => dispatcher.destroy())
     },
   }
+}
+
+/** The selector in force when it routes by a rules file (it has a status and metrics). */
+function fileSelectorIn(selector: RoutingGroupSelector): FileRoutingGroupSelector | undefined {
+  return selector.kind === 'file' && 'status' in selector && 'metrics' in selector
+    ? (selector as FileRoutingGroupSelector)
+    : undefined
 }
 
 export { sendError }

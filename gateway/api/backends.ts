@@ -7,6 +7,7 @@ import type { BackendService } from '../clusters/backend-service.ts'
 import type { BackendRegistry } from '../clusters/registry.ts'
 import { gatewayError } from '../errors.ts'
 import type { LocalStats } from '../routing/query-count-router.ts'
+import type { RulesStatus } from '../routing/rules/file-selector.ts'
 import { backendBodySchema, backendJson, backendRecordOf, parseJsonBody } from './bodies.ts'
 
 export interface BackendsApiOptions {
@@ -18,17 +19,29 @@ export interface BackendsApiOptions {
    * increments since the last round); undefined when that router is not in use.
    */
   routerStatsOf?: ((name: string) => LocalStats | undefined) | undefined
+  /** The rules file's status when routing is by a rules file (readyz detail); undefined otherwise. */
+  rulesStatus?: (() => RulesStatus | undefined) | undefined
 }
+
+/** Set on readyz answers while a rules file failed to load and the last good rules are in force. */
+export const routingRulesStaleHeader = 'x-trino-gateway-routing-rules'
 
 export async function backendsApi(app: FastifyInstance, options: BackendsApiOptions): Promise<void> {
   const { backends, registry } = options
 
   app.get('/trino-gateway/livez', async (_request, reply) => reply.type('text/plain').send('ok'))
-  app.get('/trino-gateway/readyz', async (_request, reply) =>
-    options.isReady()
-      ? reply.type('text/plain').send('ok')
-      : reply.code(503).type('text/plain').send('Trino Gateway is still initializing'),
-  )
+  app.get('/trino-gateway/readyz', async (request, reply) => {
+    const ready = options.isReady()
+    const rules = options.rulesStatus?.()
+    // Stale rules still route (the last good ones), so readiness stays 200: a probe that pulled the
+    // gateway out of rotation would turn a bad edit into an outage. The header and ?detail say so.
+    if (rules?.stale === true) reply.header(routingRulesStaleHeader, 'stale')
+    reply.code(ready ? 200 : 503)
+    if (Object.hasOwn(request.query as object, 'detail')) {
+      return reply.send({ ready, routingRules: rules ?? null })
+    }
+    return reply.type('text/plain').send(ready ? 'ok' : 'Trino Gateway is still initializing')
+  })
 
   app.get('/gateway', async (_request, reply) => reply.type('text/plain').send('ok'))
   app.get('/gateway/backend/all', async () => (await backends.list()).map(backendJson))

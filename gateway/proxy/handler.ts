@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import type { Dispatcher } from 'undici'
-import type { CodedError } from '../../common/errors.ts'
+import { CodedError } from '../../common/errors.ts'
 import { rngFor } from '../../common/random.ts'
 import type { BackendRegistry } from '../clusters/registry.ts'
 import { gatewayError } from '../errors.ts'
@@ -208,10 +208,15 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       try {
         selection = await deps.selector().select(routingRequest)
       } catch (cause) {
-        const error = gatewayError(
-          'ROUTING_SELECTOR_FAILED',
-          `routing-group selection failed: ${(cause as Error).message}`,
-        )
+        // An external routing service's errors with propagateErrors are the answer the operator
+        // asked for (400 with the errors, as Trino Gateway), not a selector failure.
+        const error =
+          cause instanceof CodedError && cause.code === 'EXTERNAL_ROUTING_ERRORS'
+            ? cause
+            : gatewayError(
+                'ROUTING_SELECTOR_FAILED',
+                `routing-group selection failed: ${(cause as Error).message}`,
+              )
         emit({
           ...base,
           queryId: null,

@@ -1,0 +1,114 @@
+/**
+ * `GET /metrics`: the gateway's own metrics as OpenMetrics text (Trino Gateway serves its Airlift
+ * JMX metrics on the same path). Today that is the routing-rule file's health; a gateway without
+ * a file selector answers an empty exposition.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { RulesMetrics, RulesStatus } from '../routing/rules/file-selector.ts'
+
+export const openMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
+
+export interface MetricSample {
+  labels?: Readonly<Record<string, string>>
+  value: number
+}
+
+export interface MetricFamily {
+  /** Without the `_total` suffix, which counters' samples carry. */
+  name: string
+  type: 'counter' | 'gauge'
+  help: string
+  samples: readonly MetricSample[]
+}
+
+/** What the file selector in force exposes; undefined when routing is not by a rules file. */
+export interface RulesHealth {
+  status: RulesStatus
+  metrics: RulesMetrics
+}
+
+export interface MetricsApiOptions {
+  rulesHealth: () => RulesHealth | undefined
+}
+
+export async function metricsApi(app: FastifyInstance, options: MetricsApiOptions): Promise<void> {
+  app.get('/metrics', async (_request, reply) => {
+    const health = options.rulesHealth()
+    return reply
+      .type(openMetricsContentType)
+      .send(renderOpenMetrics(health === undefined ? [] : rulesMetricFamilies(health)))
+  })
+}
+
+export function rulesMetricFamilies({ status, metrics }: RulesHealth): MetricFamily[] {
+  return [
+    {
+      name: 'trino_gateway_routing_rules_reloads',
+      type: 'counter',
+      help: 'Reloads of the routing-rules file that changed the rules in force.',
+      samples: [{ value: metrics.reloadsTotal }],
+    },
+    {
+      name: 'trino_gateway_routing_rules_reload_failures',
+      type: 'counter',
+      help: 'Reloads of the routing-rules file that failed; the last good rules stayed in force.',
+      samples: [{ value: metrics.reloadFailuresTotal }],
+    },
+    {
+      name: 'trino_gateway_routing_rule_evaluation_errors',
+      type: 'counter',
+      help: 'Rules skipped for a request because they threw while evaluating, by rule name.',
+      samples: Object.entries(metrics.evaluationErrorsByRule).map(([rule, value]) => ({
+        labels: { rule },
+        value,
+      })),
+    },
+    {
+      name: 'trino_gateway_routing_rules_stale',
+      type: 'gauge',
+      help: '1 while the file on disk failed to load and older rules are in force, else 0.',
+      samples: [{ value: status.stale ? 1 : 0 }],
+    },
+    {
+      name: 'trino_gateway_routing_rules',
+      type: 'gauge',
+      help: 'Rules in force.',
+      samples: [{ value: status.ruleCount }],
+    },
+  ]
+}
+
+/** OpenMetrics text exposition: families in order, counters' samples suffixed `_total`, `# EOF` last. */
+export function renderOpenMetrics(families: readonly MetricFamily[]): string {
+  const lines: string[] = []
+  for (const family of families) {
+    lines.push(`# TYPE ${family.name} ${family.type}`)
+    lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`)
+    const sampleName = family.type === 'counter' ? `${family.name}_total` : family.name
+    for (const sample of family.samples) {
+      const labels = Object.entries(sample.labels ?? {})
+      const labelText =
+        labels.length === 0
+          ? ''
+          : `{${labels.map(([key, value]) => `${key}="${escapeLabelValue(value)}"`).join(',')}}`
+      lines.push(`${sampleName}${labelText} ${formatValue(sample.value)}`)
+    }
+  }
+  lines.push('# EOF')
+  return `${lines.join('\n')}\n`
+}
+
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+function escapeHelp(text: string): string {
+  return escapeLabelValue(text)
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN'
+  if (value === Number.POSITIVE_INFINITY) return '+Inf'
+  if (value === Number.NEGATIVE_INFINITY) return '-Inf'
+  return String(value)
+}
