@@ -9,6 +9,7 @@ import { type DigestedDecision, routingDecisionDigest } from './report/digest.ts
 import { codeVersion, type Report, toReportQuery, writeReportFiles } from './report/report.ts'
 import type { LoadedScenario } from './scenario/loader.ts'
 import { type ActionSpec, actionKinds } from './scenario/schema.ts'
+import { updateResourceGroup } from './topology/resource-groups.ts'
 import { startTopology, type Topology } from './topology/topology.ts'
 import { type ClientQuery, driveClient } from './workload/driver.ts'
 
@@ -281,6 +282,10 @@ async function performAction(action: ActionSpec, index: number, topology: Topolo
       await cluster?.mock.control.whenListenerSettled()
     }
     if (action.restartGateway !== undefined) await topology.restartGateway(action.restartGateway)
+    if (action.updateResourceGroup !== undefined) {
+      const { environment, group, set } = action.updateResourceGroup
+      await updateResourceGroup(topology.admin, environment, group, set)
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new HarnessError('ACTION_FAILED', `${label}: ${message}`)
@@ -301,6 +306,7 @@ function gatherClusterQueries(topology: Topology): ClusterQuery[] {
         createdAtMs: record.createdAtMs,
         startedAtMs: record.startedAtMs,
         finishedAtMs: record.finishedAtMs,
+        headers: record.headers,
       })
     }
   }
@@ -345,6 +351,7 @@ function joinObservations(
       runMs: query.outcome.runMs,
       totalMs: query.outcome.totalMs,
       httpErrors: query.outcome.httpErrors,
+      backendHeaders: record?.headers,
     }
   })
 }

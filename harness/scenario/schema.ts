@@ -121,6 +121,65 @@ export const gatewaySchema = z
     }
   })
 
+/**
+ * Resource groups, selectors and global properties the runner creates through the gateway's
+ * resource-group API (`/trino/resourcegroup/create`, ...) before any cluster starts, in the
+ * article's JSON. Groups and selectors name groups by their dot-joined path (`adhoc.default`),
+ * so a file never carries the database's serial ids.
+ */
+const groupPath = z
+  .string()
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'expected a dot-joined resource group path such as adhoc.default')
+const schedulingPolicy = z.enum(['fair', 'weighted', 'weighted_fair', 'query_priority'])
+
+/** The limits of a group, as the article's JSON names them; the gateway validates the values. */
+export const resourceGroupLimitsSchema = z.strictObject({
+  softMemoryLimit: z.string().min(1).optional().describe('A share (70%) or a data size (10GB); default 100%'),
+  maxQueued: z.number().int().min(0).optional(),
+  softConcurrencyLimit: z.number().int().min(0).optional(),
+  hardConcurrencyLimit: z.number().int().min(0).optional(),
+  schedulingPolicy: schedulingPolicy.optional(),
+  schedulingWeight: z.number().int().min(1).optional(),
+  jmxExport: z.boolean().optional(),
+  softCpuLimit: duration.optional(),
+  hardCpuLimit: duration.optional(),
+})
+
+export const resourceGroupSetupSchema = z.strictObject({
+  name: z.string().regex(/^[^.\s]+$/, 'expected a group name without dots or spaces'),
+  parent: groupPath.optional().describe('Path of a group declared earlier in the list'),
+  ...resourceGroupLimitsSchema.shape,
+  maxQueued: z.number().int().min(0),
+  hardConcurrencyLimit: z.number().int().min(0),
+})
+
+export const selectorSetupSchema = z.strictObject({
+  group: groupPath.describe('Path of a declared group: the selector resourceGroupId'),
+  priority: z.number().int(),
+  userRegex: z.string().optional(),
+  sourceRegex: z.string().optional(),
+  queryType: z.string().min(1).optional(),
+  clientTags: z.array(z.string().min(1)).optional().describe('Every tag must be present'),
+  selectorResourceEstimate: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('As Trino: {executionTime: {max: 5m}, peakMemory: {min: 1GB}, ...}'),
+})
+
+export const resourceGroupsSetupSchema = z.strictObject({
+  environment: z
+    .string()
+    .min(1)
+    .default('test')
+    .describe("The rows' environment: the node.environment of the clusters that read them"),
+  groups: z.array(resourceGroupSetupSchema).min(1),
+  selectors: z.array(selectorSetupSchema).min(1),
+  globalProperties: z
+    .strictObject({ cpu_quota_period: duration.optional() })
+    .optional()
+    .describe('resource_groups_global_properties (POST /trino/globalproperty/create)'),
+})
+
 export const clusterSchema = z.strictObject({
   name: name('cluster').describe('The backend name registered in the gateway'),
   routingGroup: z.string().min(1).default('adhoc'),
@@ -154,6 +213,12 @@ export const clusterSchema = z.strictObject({
     .optional()
     .describe(
       "The mock's mock.yaml inline: load model (workload), faults from the start, retention; see docs/mock-trino.md",
+    ),
+  resourceGroupSource: z
+    .literal('db')
+    .optional()
+    .describe(
+      "db: the coordinator reads resource groups from the run's database (configuration-manager=db, node.environment from coordinator.environment, default test)",
     ),
 })
 
@@ -228,6 +293,7 @@ export const actionKinds = [
   'removeBackend',
   'faults',
   'restartGateway',
+  'updateResourceGroup',
 ] as const
 export type ActionKind = (typeof actionKinds)[number]
 
@@ -255,6 +321,14 @@ export const actionSchema = z
       .min(0)
       .optional()
       .describe('Closes gateway instance N and starts it again on the same port and database'),
+    updateResourceGroup: z
+      .strictObject({
+        group: groupPath,
+        environment: z.string().min(1).default('test'),
+        set: resourceGroupLimitsSchema,
+      })
+      .optional()
+      .describe("POST /trino/resourcegroup/update: the group's row with these fields changed"),
   })
   .superRefine((action, ctx) => {
     const present = actionKinds.filter((kind) => action[kind] !== undefined)
@@ -266,6 +340,53 @@ export const actionSchema = z
       })
     }
   })
+
+/** Routes the external router of a scenario may hold at most. */
+export const externalRouterRoutesMax = 100
+
+/**
+ * One row of the scenario's external routing service: a request whose header equals the value is
+ * answered with this group, headers and errors, or fails the way `fail` says.
+ */
+export const externalRouterRouteSchema = z.strictObject({
+  header: z.string().min(1).describe('Request header the route reads (names are case-insensitive)'),
+  equals: z.string().describe('The header value that selects this route'),
+  routingGroup: z
+    .string()
+    .optional()
+    .describe('The routingGroup answered; absent answers null, so the default group applies'),
+  externalHeaders: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .describe('externalHeaders answered (over the top-level ones): added to the forwarded request'),
+  errors: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('errors answered: with propagateErrors the gateway refuses the query with 400'),
+  fail: z
+    .enum(['timeout', 'disconnect', 'status500'])
+    .optional()
+    .describe(
+      "Instead of answering: timeout holds the request past the gateway's requestTimeout, disconnect drops the connection, status500 answers HTTP 500",
+    ),
+})
+
+export const externalRouterSchema = z.strictObject({
+  routes: z
+    .array(externalRouterRouteSchema)
+    .min(1)
+    .max(externalRouterRoutesMax)
+    .describe('Checked in order, the first whose header equals its value answers'),
+  routingGroup: z
+    .string()
+    .optional()
+    .describe('The routingGroup answered when no route matches; absent answers null'),
+  externalHeaders: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .describe('externalHeaders added to every answer'),
+  errors: z.array(z.string().min(1)).optional().describe('errors added to every answer'),
+})
 
 const clientFilter = {
   client: name('client').optional().describe('Only this client (default: every client)'),
@@ -339,6 +460,13 @@ export const expectationSchema = z.discriminatedUnion('kind', [
     ...clientFilter,
     allowStatuses: z.array(z.number().int().min(100).max(599)).default([]),
   }),
+  z.strictObject({
+    kind: z.literal('backendHeader'),
+    name: z.string().optional(),
+    ...clientFilter,
+    header: z.string().min(1).describe('A request header of the statement POST as the cluster received it'),
+    value: z.string().nullable().describe('The value every query arrived with; null: the header was absent'),
+  }),
 ])
 
 const scenarioObjectSchema = z.strictObject({
@@ -354,7 +482,15 @@ const scenarioObjectSchema = z.strictObject({
   gateway: gatewaySchema.default({ instances: 1 }),
   clusters: z.array(clusterSchema).min(1).max(clustersMax),
   clients: z.array(clientSchema).min(1),
+  resourceGroups: resourceGroupsSetupSchema
+    .optional()
+    .describe("Created through the gateway's resource-group API before the clusters start"),
   actions: z.array(actionSchema).default([]),
+  externalRouter: externalRouterSchema
+    .optional()
+    .describe(
+      'An external routing service the runner starts on loopback; routingRules.rulesExternalConfiguration.urlPath points at it',
+    ),
   expectations: z.array(expectationSchema).min(1),
 })
 
@@ -373,6 +509,9 @@ export type ClientSpec = z.output<typeof clientSchema>
 export type ActionSpec = z.output<typeof actionSchema>
 export type ExpectationSpec = z.output<typeof expectationSchema>
 export type GatewaySpec = z.output<typeof gatewaySchema>
+export type ExternalRouterSpec = z.output<typeof externalRouterSchema>
+export type ResourceGroupsSetup = z.output<typeof resourceGroupsSetupSchema>
+export type ResourceGroupLimits = z.output<typeof resourceGroupLimitsSchema>
 
 /** Names a scenario uses must name something it declares. */
 type Loose = Record<string, unknown>
@@ -416,6 +555,46 @@ function crossReferences(input: unknown, ctx: z.RefinementCtx): void {
     }
   }
 
+  const rgSetup = (scenario.resourceGroups ?? {}) as Loose
+  const groupPaths = new Set<string>()
+  records(rgSetup.groups).forEach((group, index) => {
+    const groupName = text(group.name)
+    const parent = text(group.parent)
+    if (parent !== undefined && !groupPaths.has(parent)) {
+      issue(
+        ['resourceGroups', 'groups', index, 'parent'],
+        `expected a group declared above (${[...groupPaths].join(', ') || 'none'})`,
+      )
+    }
+    if (groupName === undefined) return
+    const groupPath = parent === undefined ? groupName : `${parent}.${groupName}`
+    if (groupPaths.has(groupPath))
+      issue(['resourceGroups', 'groups', index, 'name'], `expected a unique group path (${groupPath} twice)`)
+    groupPaths.add(groupPath)
+  })
+  records(rgSetup.selectors).forEach((selector, index) => {
+    needName(groupPaths, 'resource groups', selector.group, ['resourceGroups', 'selectors', index, 'group'])
+  })
+  actions.forEach((action, index) => {
+    const update = (action.updateResourceGroup ?? {}) as Loose
+    if (scenario.resourceGroups !== undefined) {
+      needName(groupPaths, 'resource groups', update.group, [
+        'actions',
+        index,
+        'updateResourceGroup',
+        'group',
+      ])
+    }
+  })
+  records(scenario.clusters).forEach((cluster, index) => {
+    if (cluster.resourceGroupSource !== undefined && cluster.etcDir !== undefined) {
+      issue(
+        ['clusters', index, 'resourceGroupSource'],
+        'expected resourceGroupSource or etcDir, not both (the runner writes the etc/ folder of a db source)',
+      )
+    }
+  })
+
   records(scenario.clients).forEach((client, index) => {
     const start = (client.start ?? {}) as Loose
     needName(actionNames, 'action names', start.after, ['clients', index, 'start', 'after'])
@@ -439,6 +618,17 @@ function crossReferences(input: unknown, ctx: z.RefinementCtx): void {
     const after = (action.after ?? {}) as Loose
     needName(clients, 'clients', after.client, ['actions', index, 'after', 'client'])
   })
+
+  if (scenario.externalRouter !== undefined) {
+    for (const key of ['url', 'rules', 'rulesPath'] as const) {
+      if (gateway[key] !== undefined) {
+        issue(
+          ['gateway', key],
+          `expected no gateway.${key} with externalRouter (the external router chooses the routing group)`,
+        )
+      }
+    }
+  }
 
   records(scenario.expectations).forEach((expectation, index) => {
     needName(clients, 'clients', expectation.client, ['expectations', index, 'client'])

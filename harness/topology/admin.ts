@@ -49,7 +49,8 @@ export class AdminClient {
     }
   }
 
-  private async expectOk(method: 'GET' | 'POST', path: string, body?: unknown): Promise<string> {
+  /** A call whose non-2xx answer is an ADMIN_API_FAILED naming the status and body. */
+  async expectOk(method: 'GET' | 'POST', path: string, body?: unknown): Promise<string> {
     const { status, text } = await this.call(method, path, body)
     if (status < 200 || status >= 300) {
       throw new HarnessError(

@@ -12,10 +12,17 @@ import {
 } from '../../gateway/config.ts'
 import { type RoutingDecisionRecord, type RunningGateway, startGateway } from '../../gateway/index.ts'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../gateway/store/embedded.ts'
-import { parseMockConfig, type RunningMockTrino, startMockTrino } from '../../mock-trino/index.ts'
+import {
+  environmentDefault,
+  parseMockConfig,
+  type RunningMockTrino,
+  startMockTrino,
+} from '../../mock-trino/index.ts'
 import { HarnessError } from '../errors.ts'
 import type { ClusterSpec, Scenario } from '../scenario/schema.ts'
 import { AdminClient } from './admin.ts'
+import { type RunningExternalRouter, startExternalRouter } from './external-router.ts'
+import { applyResourceGroups, writeDbResourceGroupsEtc } from './resource-groups.ts'
 
 /**
  * The topology of a scenario run, on ephemeral loopback ports: one database (embedded PGlite
@@ -38,6 +45,8 @@ export interface Topology {
   admin: AdminClient
   /** One admin client per instance, to wait for health on each (health is per instance). */
   admins: AdminClient[]
+  /** The scenario's external routing service, when it declares one. */
+  externalRouter: RunningExternalRouter | undefined
   /** Decisions of every in-process gateway instance, in arrival order; empty for a black box. */
   decisions: RoutingDecisionRecord[]
   /** True when the gateway's decision records are available (the harness started the gateway). */
@@ -82,6 +91,15 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     // The gateway's config is checked before anything starts: a bad key costs no start-up time.
     let rawConfig: Record<string, unknown> = {}
     let rulesFile: string | undefined
+    let externalRouter: RunningExternalRouter | undefined
+    if (scenario.externalRouter !== undefined) {
+      externalRouter = await startExternalRouter(scenario.externalRouter).catch((error: unknown) => {
+        throw startFailure('the external router', error)
+      })
+      const started = externalRouter
+      cleanups.push(() => started.close())
+    }
+    const externalRouterUrl = externalRouter?.url
     if (blackBoxUrl === undefined) {
       rawConfig = await gatewayConfigDocument(scenario, options.scenarioDir)
       rulesFile = await writeRulesFile(scenario, options.scenarioDir)
@@ -91,7 +109,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       }
       try {
         parseGatewayConfig(
-          withOverrides(rawConfig, 0, 'postgres://127.0.0.1:1/unused', rulesFile),
+          withOverrides(rawConfig, 0, 'postgres://127.0.0.1:1/unused', rulesFile, externalRouterUrl),
           gatewaySource(scenario),
         )
       } catch (error) {
@@ -100,19 +118,14 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     }
 
     const clusters = new Map<string, ClusterHandle>()
-    for (const spec of scenario.clusters) {
-      const mock = await startCluster(spec, options).catch((error: unknown) => {
-        throw startFailure(`cluster ${spec.name}`, error)
-      })
-      cleanups.push(() => mock.close())
-      clusters.set(spec.name, { spec, mock })
-    }
-
     const decisions: RoutingDecisionRecord[] = []
     const gatewayUrls: string[] = []
     const gateways: Array<RunningGateway | undefined> = []
     let configFor: ((port: number) => GatewayConfig) | undefined
 
+    // The database the run's rows live in; unknown for a black-box gateway without --database-url.
+    let runDatabaseUrl: string | undefined =
+      options.databaseUrl ?? (scenario.database === 'embedded' ? undefined : scenario.database.url)
     if (blackBoxUrl !== undefined) {
       gatewayUrls.push(blackBoxUrl.replace(/\/+$/, ''))
     } else {
@@ -128,13 +141,14 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       } else {
         databaseUrl = scenario.database.url
       }
+      runDatabaseUrl = databaseUrl
       const rawConfig = await gatewayConfigDocument(scenario, options.scenarioDir)
       const rulesFile = await writeRulesFile(scenario, options.scenarioDir)
       if (rulesFile !== undefined)
         cleanups.push(() => rm(path.dirname(rulesFile), { recursive: true, force: true }))
       configFor = (port: number) =>
         parseGatewayConfig(
-          withOverrides(rawConfig, port, databaseUrl, rulesFile),
+          withOverrides(rawConfig, port, databaseUrl, rulesFile, externalRouterUrl),
           `scenario ${scenario.name}: gateway`,
         )
       const config = (() => {
@@ -160,11 +174,43 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     const admins = gatewayUrls.map((url) => new AdminClient(url, dispatcher))
     const admin = admins[0] as AdminClient
 
+    // Resource groups go into the database before any coordinator reads it.
+    if (scenario.resourceGroups !== undefined) {
+      await applyResourceGroups(admin, scenario.resourceGroups).catch((error: unknown) => {
+        throw startFailure('creating the resource groups through the gateway', error)
+      })
+    }
+    // Clusters start once the database and gateways are up: a db resource-group source needs both.
+    for (const spec of scenario.clusters) {
+      let etcDir: string | undefined
+      if (spec.resourceGroupSource === 'db') {
+        if (runDatabaseUrl === undefined) {
+          throw new HarnessError(
+            'TOPOLOGY_START_FAILED',
+            `cluster ${spec.name}: resourceGroupSource db needs the gateway's database; with a gateway given by URL, pass --database-url (or a database url in the scenario)`,
+          )
+        }
+        const written = await writeDbResourceGroupsEtc(
+          spec.name,
+          runDatabaseUrl,
+          spec.coordinator?.environment ?? environmentDefault,
+        )
+        cleanups.push(() => rm(written, { recursive: true, force: true }))
+        etcDir = written
+      }
+      const mock = await startCluster(spec, options, etcDir).catch((error: unknown) => {
+        throw startFailure(`cluster ${spec.name}`, error)
+      })
+      cleanups.push(() => mock.close())
+      clusters.set(spec.name, { spec, mock })
+    }
+
     const topology: Topology = {
       gatewayUrls,
       clusters,
       admin,
       admins,
+      externalRouter,
       decisions,
       decisionsAvailable: blackBoxUrl === undefined,
       dispatcher,
@@ -238,14 +284,20 @@ function startFailure(what: string, error: unknown): HarnessError {
   )
 }
 
-async function startCluster(spec: ClusterSpec, options: TopologyOptions): Promise<RunningMockTrino> {
+async function startCluster(
+  spec: ClusterSpec,
+  options: TopologyOptions,
+  writtenEtcDir: string | undefined,
+): Promise<RunningMockTrino> {
   const coordinator = spec.coordinator
+  const etcDir =
+    writtenEtcDir ?? (spec.etcDir === undefined ? undefined : path.resolve(options.scenarioDir, spec.etcDir))
   return startMockTrino({
     name: spec.name,
     host: '127.0.0.1',
     port: 0,
     seed: options.seed,
-    ...(spec.etcDir === undefined ? {} : { etcDir: path.resolve(options.scenarioDir, spec.etcDir) }),
+    ...(etcDir === undefined ? {} : { etcDir }),
     ...(coordinator === undefined
       ? {}
       : {
@@ -310,13 +362,15 @@ async function writeRulesFile(scenario: Scenario, scenarioDir: string): Promise<
 
 /**
  * What the harness decides whatever the config says: the port (ephemeral, or the old one on
- * restart), the database (the scenario's), and the rules file when the scenario names rules.
+ * restart), the database (the scenario's), the rules file when the scenario names rules, and the
+ * external router's URL when the scenario declares one (its other settings stay the scenario's).
  */
 function withOverrides(
   document: Record<string, unknown>,
   port: number,
   databaseUrl: string,
   rulesFile: string | undefined,
+  externalRouterUrl?: string | undefined,
 ): Record<string, unknown> {
   const section = (key: string) => {
     const value = document[key]
@@ -333,6 +387,19 @@ function withOverrides(
       rulesEngineEnabled: true,
       rulesType: 'FILE',
       rulesConfigPath: rulesFile,
+    }
+  }
+  if (externalRouterUrl !== undefined) {
+    const routingRules = section('routingRules')
+    const external = routingRules.rulesExternalConfiguration
+    config.routingRules = {
+      ...routingRules,
+      rulesEngineEnabled: true,
+      rulesType: 'EXTERNAL',
+      rulesExternalConfiguration: {
+        ...(external !== null && typeof external === 'object' ? external : {}),
+        urlPath: externalRouterUrl,
+      },
     }
   }
   return config
