@@ -129,11 +129,6 @@ export class QueryCountBasedRouter implements BackendPicker {
     this.#stats.set(name, { ...stats, userQueuedCount: { ...stats.userQueuedCount } })
   }
 
-  /** Forgets a cluster (removed from the registry); Trino Gateway never prunes, we do. */
-  forget(name: string): void {
-    this.#stats.delete(name)
-  }
-
   /** The counts the router will compare for this cluster, including local increments. */
   statsOf(name: string): LocalStats | undefined {
     return this.#stats.get(name)
