@@ -306,7 +306,6 @@ function gatherClusterQueries(topology: Topology): ClusterQuery[] {
         createdAtMs: record.createdAtMs,
         startedAtMs: record.startedAtMs,
         finishedAtMs: record.finishedAtMs,
-        headers: record.headers,
       })
     }
   }
@@ -351,7 +350,6 @@ function joinObservations(
       runMs: query.outcome.runMs,
       totalMs: query.outcome.totalMs,
       httpErrors: query.outcome.httpErrors,
-      backendHeaders: record?.headers,
     }
   })
 }
