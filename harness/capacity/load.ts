@@ -166,7 +166,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
             overallRate: share(offered, i),
             // autocannon refills every connection's quota once more as the duration ends; capping
             // the count keeps the achieved rate at the offered one when the target keeps up.
-            maxOverallRequests: share(offered, i) * options.durationS,
+            maxOverallRequests: Math.max(1, Math.round(share(offered, i) * options.durationS)),
             ignoreCoordinatedOmission: true,
           },
           [],

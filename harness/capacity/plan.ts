@@ -42,10 +42,11 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
     return {
       mode,
       warmupS: 1,
-      closedLoop: [4, 16, 64].map((connections) => ({ connections, durationS: 2 })),
+      // Short steps: start-up takes 10 to 20 s of the 60 s budget on the loaded 2-core machine.
+      closedLoop: [4, 16, 64].map((connections) => ({ connections, durationS: 1.5 })),
       openLoopFractions: [0.25, 0.5, 0.75],
       openLoopDurationS: 2,
-      inFlight: { queries: queriesInFlightTarget, durationS: 3 },
+      inFlight: { queries: queriesInFlightTarget, durationS: 2 },
     }
   }
   return {
