@@ -92,13 +92,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
         monitorType as StatsMonitorType,
         {
           dispatcher,
-          // The config refuses these monitor types without backendState.
-          backendState: config.backendState ?? {
-            username: '',
-            password: '',
-            ssl: false,
-            xForwardedProtoHeader: false,
-          },
+          backendState: requireBackendState(config),
           requestTimeoutMs: infoProbeTimeoutMs,
           retries: config.monitor.retries,
         },
@@ -247,3 +241,13 @@ function fileSelectorIn(selector: RoutingGroupSelector): FileRoutingGroupSelecto
 }
 
 export { sendError }
+
+/** The config refuses the stats monitors without backendState; a config built in code may not. */
+function requireBackendState(config: GatewayConfig): NonNullable<GatewayConfig['backendState']> {
+  if (config.backendState === undefined) {
+    throw new Error(
+      `BackendStateConfiguration is required for monitor type: ${config.clusterStatsConfiguration.monitorType}`,
+    )
+  }
+  return config.backendState
+}
