@@ -306,6 +306,7 @@ function gatherClusterQueries(topology: Topology): ClusterQuery[] {
         createdAtMs: record.createdAtMs,
         startedAtMs: record.startedAtMs,
         finishedAtMs: record.finishedAtMs,
+        headers: record.headers,
       })
     }
   }
@@ -350,6 +351,7 @@ function joinObservations(
       runMs: query.outcome.runMs,
       totalMs: query.outcome.totalMs,
       httpErrors: query.outcome.httpErrors,
+      backendHeaders: record?.headers,
     }
   })
 }

@@ -286,3 +286,39 @@ describe('expectations', () => {
     )
   })
 })
+
+describe('backendHeader', () => {
+  const routed = { 'x-routed-by': 'scenario-router', 'x-trino-user': 'harness' }
+  it.each<[string, string | null, Array<Partial<ObservedQuery>>, boolean, string]>([
+    [
+      'X-Routed-By',
+      'scenario-router',
+      [{ backendHeaders: routed }, { backendHeaders: routed }],
+      true,
+      'in all 2',
+    ],
+    ['x-routed-by', 'scenario-router', [{ backendHeaders: routed }], true, 'in all 1'],
+    ['X-Routed-By', 'scenario-router', [{ backendHeaders: routed }, { backendHeaders: {} }], false, 'absent'],
+    ['X-Routed-By', null, [{ backendHeaders: { 'x-trino-user': 'a' } }], true, 'absent in all 1'],
+    ['X-Routed-By', null, [{ backendHeaders: routed }], false, '"scenario-router"'],
+    [
+      'X-Routed-By',
+      'scenario-router',
+      [{ backendHeaders: undefined, cluster: undefined }],
+      false,
+      'reached no cluster',
+    ],
+    ['constructor', null, [{ backendHeaders: {} }], true, 'absent in all 1'],
+  ])('%s expected %j', (header, value, fields, passed, actual) => {
+    const outcome = check(
+      { kind: 'backendHeader', header, value },
+      observations(fields.map((f, i) => query('c', i, f))),
+    )
+    expect(outcome.passed).toBe(passed)
+    expect(outcome.actual).toContain(actual)
+  })
+
+  it('fails when the client sent no queries', () => {
+    expect(check({ kind: 'backendHeader', header: 'X', value: null }, observations([])).passed).toBe(false)
+  })
+})

@@ -24,6 +24,8 @@ export interface ObservedQuery {
   runMs: number
   totalMs: number
   httpErrors: readonly HttpErrorRecord[]
+  /** Request headers of the statement POST as the serving cluster recorded them (names lower-cased). */
+  backendHeaders?: Readonly<Record<string, string>> | undefined
 }
 
 /** A query as one mock cluster recorded it (times in epoch ms). */
@@ -37,6 +39,8 @@ export interface ClusterQuery {
   createdAtMs: number
   startedAtMs: number | undefined
   finishedAtMs: number | undefined
+  /** Request headers of the statement POST, names lower-cased, as the cluster received them. */
+  headers?: Readonly<Record<string, string>> | undefined
 }
 
 export interface Observations {
@@ -83,6 +87,8 @@ export function checkExpectation(spec: ExpectationSpec, observations: Observatio
       return errors(spec, observations)
     case 'noGatewayErrors':
       return noGatewayErrors(spec, observations)
+    case 'backendHeader':
+      return backendHeader(spec, observations)
   }
 }
 
@@ -392,4 +398,33 @@ function noGatewayErrors(spec: Spec<'noGatewayErrors'>, observations: Observatio
             .join(' '),
         )}`
   return result(name, offenders.length === 0, expected, actual)
+}
+
+function backendHeader(spec: Spec<'backendHeader'>, observations: Observations): ExpectationResult {
+  const queries = selected(observations, spec.client)
+  const key = spec.header.toLowerCase()
+  const headerAt = (query: ObservedQuery): string | null | undefined =>
+    query.backendHeaders === undefined
+      ? undefined
+      : Object.hasOwn(query.backendHeaders, key)
+        ? (query.backendHeaders[key] as string)
+        : null
+  // A query no cluster saw proves nothing about what reached the backend: it fails the expectation.
+  const offenders = queries.filter((query) => headerAt(query) !== spec.value)
+  const wanted = spec.value === null ? 'absent' : JSON.stringify(spec.value)
+  const name = spec.name ?? `${spec.header} at the backend for ${whose(spec.client)}`
+  const actual =
+    queries.length === 0
+      ? 'no queries'
+      : offenders.length === 0
+        ? `${wanted} in all ${queries.length} queries`
+        : `${offenders.length} of ${queries.length} differ: ${listOffenders(offenders, (query) => {
+            const value = headerAt(query)
+            return value === undefined
+              ? 'reached no cluster'
+              : value === null
+                ? 'absent'
+                : JSON.stringify(value)
+          })}`
+  return result(name, queries.length > 0 && offenders.length === 0, `${spec.header} ${wanted}`, actual)
 }

@@ -6,10 +6,14 @@ import type { z } from 'zod'
 import { CodedError } from '../../common/errors.ts'
 import { parseGatewayConfig } from '../../gateway/config.ts'
 import { HarnessError } from '../errors.ts'
+import { withExternalRouterUrl } from '../topology/external-router.ts'
 import { type Scenario, scenarioSchema } from './schema.ts'
 
 /** The folder of the committed scenarios, where a bare name is looked up. */
 export const scenariosDir = path.resolve(import.meta.dirname, '../../scenarios')
+
+/** Stands in for the external router's URL when a scenario's gateway config is checked. */
+const externalRouterUrlExample = 'http://127.0.0.1:1/route'
 
 /** Bounds alias expansion of a scenario file (YAML alias bombs). */
 export const yamlAliasesMax = 100
@@ -146,7 +150,10 @@ function gatewayConfigProblems(
   const config = scenario.gateway.config
   if (config === undefined) return []
   try {
-    parseGatewayConfig(config, 'gateway.config')
+    // The runner points urlPath at the router it starts; any loopback URL stands in for it here.
+    const document =
+      scenario.externalRouter === undefined ? config : withExternalRouterUrl(config, externalRouterUrlExample)
+    parseGatewayConfig(document, 'gateway.config')
     return []
   } catch (error) {
     if (!(error instanceof CodedError)) throw error

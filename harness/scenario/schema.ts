@@ -341,6 +341,53 @@ export const actionSchema = z
     }
   })
 
+/** Routes the external router of a scenario may hold at most. */
+export const externalRouterRoutesMax = 100
+
+/**
+ * One row of the scenario's external routing service: a request whose header equals the value is
+ * answered with this group, headers and errors, or fails the way `fail` says.
+ */
+export const externalRouterRouteSchema = z.strictObject({
+  header: z.string().min(1).describe('Request header the route reads (names are case-insensitive)'),
+  equals: z.string().describe('The header value that selects this route'),
+  routingGroup: z
+    .string()
+    .optional()
+    .describe('The routingGroup answered; absent answers null, so the default group applies'),
+  externalHeaders: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .describe('externalHeaders answered (over the top-level ones): added to the forwarded request'),
+  errors: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('errors answered: with propagateErrors the gateway refuses the query with 400'),
+  fail: z
+    .enum(['timeout', 'disconnect', 'status500'])
+    .optional()
+    .describe(
+      "Instead of answering: timeout holds the request past the gateway's requestTimeout, disconnect drops the connection, status500 answers HTTP 500",
+    ),
+})
+
+export const externalRouterSchema = z.strictObject({
+  routes: z
+    .array(externalRouterRouteSchema)
+    .min(1)
+    .max(externalRouterRoutesMax)
+    .describe('Checked in order, the first whose header equals its value answers'),
+  routingGroup: z
+    .string()
+    .optional()
+    .describe('The routingGroup answered when no route matches; absent answers null'),
+  externalHeaders: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .describe('externalHeaders added to every answer'),
+  errors: z.array(z.string().min(1)).optional().describe('errors added to every answer'),
+})
+
 const clientFilter = {
   client: name('client').optional().describe('Only this client (default: every client)'),
 }
@@ -413,6 +460,13 @@ export const expectationSchema = z.discriminatedUnion('kind', [
     ...clientFilter,
     allowStatuses: z.array(z.number().int().min(100).max(599)).default([]),
   }),
+  z.strictObject({
+    kind: z.literal('backendHeader'),
+    name: z.string().optional(),
+    ...clientFilter,
+    header: z.string().min(1).describe('A request header of the statement POST as the cluster received it'),
+    value: z.string().nullable().describe('The value every query arrived with; null: the header was absent'),
+  }),
 ])
 
 const scenarioObjectSchema = z.strictObject({
@@ -432,6 +486,11 @@ const scenarioObjectSchema = z.strictObject({
     .optional()
     .describe("Created through the gateway's resource-group API before the clusters start"),
   actions: z.array(actionSchema).default([]),
+  externalRouter: externalRouterSchema
+    .optional()
+    .describe(
+      'An external routing service the runner starts on loopback; routingRules.rulesExternalConfiguration.urlPath points at it',
+    ),
   expectations: z.array(expectationSchema).min(1),
 })
 
@@ -450,6 +509,7 @@ export type ClientSpec = z.output<typeof clientSchema>
 export type ActionSpec = z.output<typeof actionSchema>
 export type ExpectationSpec = z.output<typeof expectationSchema>
 export type GatewaySpec = z.output<typeof gatewaySchema>
+export type ExternalRouterSpec = z.output<typeof externalRouterSchema>
 export type ResourceGroupsSetup = z.output<typeof resourceGroupsSetupSchema>
 export type ResourceGroupLimits = z.output<typeof resourceGroupLimitsSchema>
 
@@ -558,6 +618,17 @@ function crossReferences(input: unknown, ctx: z.RefinementCtx): void {
     const after = (action.after ?? {}) as Loose
     needName(clients, 'clients', after.client, ['actions', index, 'after', 'client'])
   })
+
+  if (scenario.externalRouter !== undefined) {
+    for (const key of ['url', 'rules', 'rulesPath'] as const) {
+      if (gateway[key] !== undefined) {
+        issue(
+          ['gateway', key],
+          `expected no gateway.${key} with externalRouter (the external router chooses the routing group)`,
+        )
+      }
+    }
+  }
 
   records(scenario.expectations).forEach((expectation, index) => {
     needName(clients, 'clients', expectation.client, ['expectations', index, 'client'])

@@ -21,6 +21,7 @@ import {
 import { HarnessError } from '../errors.ts'
 import type { ClusterSpec, Scenario } from '../scenario/schema.ts'
 import { AdminClient } from './admin.ts'
+import { type RunningExternalRouter, startExternalRouter, withExternalRouterUrl } from './external-router.ts'
 import { applyResourceGroups, writeDbResourceGroupsEtc } from './resource-groups.ts'
 
 /**
@@ -44,6 +45,8 @@ export interface Topology {
   admin: AdminClient
   /** One admin client per instance, to wait for health on each (health is per instance). */
   admins: AdminClient[]
+  /** The scenario's external routing service, when it declares one. */
+  externalRouter: RunningExternalRouter | undefined
   /** Decisions of every in-process gateway instance, in arrival order; empty for a black box. */
   decisions: RoutingDecisionRecord[]
   /** True when the gateway's decision records are available (the harness started the gateway). */
@@ -88,6 +91,15 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     // The gateway's config is checked before anything starts: a bad key costs no start-up time.
     let rawConfig: Record<string, unknown> = {}
     let rulesFile: string | undefined
+    let externalRouter: RunningExternalRouter | undefined
+    if (scenario.externalRouter !== undefined) {
+      externalRouter = await startExternalRouter(scenario.externalRouter).catch((error: unknown) => {
+        throw startFailure('the external router', error)
+      })
+      const started = externalRouter
+      cleanups.push(() => started.close())
+    }
+    const externalRouterUrl = externalRouter?.url
     if (blackBoxUrl === undefined) {
       rawConfig = await gatewayConfigDocument(scenario, options.scenarioDir)
       rulesFile = await writeRulesFile(scenario, options.scenarioDir)
@@ -97,7 +109,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       }
       try {
         parseGatewayConfig(
-          withOverrides(rawConfig, 0, 'postgres://127.0.0.1:1/unused', rulesFile),
+          withOverrides(rawConfig, 0, 'postgres://127.0.0.1:1/unused', rulesFile, externalRouterUrl),
           gatewaySource(scenario),
         )
       } catch (error) {
@@ -136,7 +148,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         cleanups.push(() => rm(path.dirname(rulesFile), { recursive: true, force: true }))
       configFor = (port: number) =>
         parseGatewayConfig(
-          withOverrides(rawConfig, port, databaseUrl, rulesFile),
+          withOverrides(rawConfig, port, databaseUrl, rulesFile, externalRouterUrl),
           `scenario ${scenario.name}: gateway`,
         )
       const config = (() => {
@@ -198,6 +210,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       clusters,
       admin,
       admins,
+      externalRouter,
       decisions,
       decisionsAvailable: blackBoxUrl === undefined,
       dispatcher,
@@ -349,13 +362,15 @@ async function writeRulesFile(scenario: Scenario, scenarioDir: string): Promise<
 
 /**
  * What the harness decides whatever the config says: the port (ephemeral, or the old one on
- * restart), the database (the scenario's), and the rules file when the scenario names rules.
+ * restart), the database (the scenario's), the rules file when the scenario names rules, and the
+ * external router's URL when the scenario declares one (its other settings stay the scenario's).
  */
 function withOverrides(
   document: Record<string, unknown>,
   port: number,
   databaseUrl: string,
   rulesFile: string | undefined,
+  externalRouterUrl?: string | undefined,
 ): Record<string, unknown> {
   const section = (key: string) => {
     const value = document[key]
@@ -374,5 +389,5 @@ function withOverrides(
       rulesConfigPath: rulesFile,
     }
   }
-  return config
+  return externalRouterUrl === undefined ? config : withExternalRouterUrl(config, externalRouterUrl)
 }
