@@ -6,7 +6,7 @@
  *
  * The one latency assertion is relative (least-loaded p95 below random p95 on the same machine at
  * the same time) and the scenario is built so the gap is wide: under the random router about half
- * the queries land on the slow cluster, whose ten slots then queue behind 2 s queries.
+ * the workers pile onto the slow cluster, and those beyond its 14 slots wait behind 5 s queries.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
