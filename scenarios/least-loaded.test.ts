@@ -5,7 +5,7 @@
  * runs' own reports beside it.
  *
  * The one latency assertion is relative (least-loaded p95 below random p95 on the same machine at
- * the same time) and the scenario is built so the gap is wide: under the random router about half
+ * the same time) and the scenario is built so the gap is wide: under the random router most of
  * the workers pile onto the slow cluster, and those beyond its 14 slots wait behind 5 s queries.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
