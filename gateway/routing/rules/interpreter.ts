@@ -195,8 +195,15 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
       const [literal, otherSide] = literalOnRight
         ? [expression.right, expression.left]
         : [expression.left, expression.right]
-      const other = compileExpression(otherSide)
       const { value } = literal as { value: string | null }
+      const header = otherSide.type === 'member' ? literalHeaderName(otherSide) : undefined
+      if (header !== undefined) {
+        // `request.getHeader("X") == "v"`, the shape of most rules: one closure, no dispatch.
+        return op === '=='
+          ? (scope) => headerValue(scope.headers, header) === value
+          : (scope) => headerValue(scope.headers, header) !== value
+      }
+      const other = compileExpression(otherSide)
       return op === '==' ? (scope) => other(scope) === value : (scope) => other(scope) !== value
     }
   }
@@ -210,6 +217,14 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
     case 'contains': {
       if (expression.right.type === 'literal' && typeof expression.right.value === 'string') {
         const item = expression.right.value
+        const header = expression.left.type === 'member' ? literalHeaderName(expression.left) : undefined
+        if (header !== undefined) {
+          // Null-safe, as MVEL's infix contains: an absent header contains nothing.
+          return (scope) => {
+            const value = headerValue(scope.headers, header)
+            return value === null ? false : value.includes(item)
+          }
+        }
         return (scope) => {
           const container = left(scope)
           if (typeof container === 'string') return container.includes(item)
