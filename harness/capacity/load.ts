@@ -176,7 +176,11 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   }
   const wallS = (performance.now() - startedAt) / 1000
   const cpu = process.cpuUsage(cpuBefore)
-  const durationS = options.durationS
+  // autocannon stops on its one-second tick after the duration: rates use the time it really ran.
+  const durationS = Math.max(
+    options.durationS,
+    runs.reduce((longest, run) => Math.max(longest, run.result.duration), 0),
+  )
   const samples = runs.flatMap((run) => run.samples)
   const corrected = correctForCoordinatedOmission(
     samples,
@@ -197,7 +201,8 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
     timeouts: sum((r) => r.timeouts),
     resets: sum((r) => r.resets),
     unfinishedQueries: counters.unfinished,
-    droppedRequests: offered === undefined ? 0 : Math.max(0, Math.round(offered * durationS) - sent),
+    // Against the planned count, which is also the cap the instances were given.
+    droppedRequests: offered === undefined ? 0 : Math.max(0, Math.round(offered * options.durationS) - sent),
     loadGeneratorCpuSecondsPerSecond: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 100) / 100,
   }
 }

@@ -42,8 +42,9 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
     return {
       mode,
       warmupS: 1,
-      // Short steps: start-up takes 10 to 20 s of the 60 s budget on the loaded 2-core machine.
-      closedLoop: [4, 16, 64].map((connections) => ({ connections, durationS: 1.5 })),
+      // Few, short steps: start-up takes 10 to 20 s of the 60 s budget on the loaded 2-core machine,
+      // and autocannon ends a run on its next one-second tick, so steps last whole seconds.
+      closedLoop: [8, 64].map((connections) => ({ connections, durationS: 2 })),
       openLoopFractions: [0.25, 0.5, 0.75],
       openLoopDurationS: 2,
       inFlight: { queries: queriesInFlightTarget, durationS: 2 },
