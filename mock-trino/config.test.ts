@@ -13,6 +13,12 @@ describe('mock.yaml and the etc directory', () => {
     expect(config.workload.failures).toHaveLength(2)
     expect(config.faults.latencyMs).toBe(5)
     expect(config.retention.finishedQueriesMax).toBe(10_000)
+    expect(config.clusterMemory).toBe(64 * 1024 ** 3)
+    expect(config.workload.peakMemoryBytes).toEqual({ kind: 'uniform', min: 0, max: 104_857_600 })
+  })
+
+  it.each(['64', '64GiB', '0B', '2048PB'])('refuses clusterMemory %j, naming the key', (clusterMemory) => {
+    expect(() => parseMockConfig({ clusterMemory })).toThrow(/clusterMemory/)
   })
 
   it('loads the documented example etc directory', () => {
