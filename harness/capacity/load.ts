@@ -114,13 +114,23 @@ interface InstanceRun {
   samples: number[]
 }
 
-function runInstance(options: autocannon.Options, samples: number[]): Promise<InstanceRun> {
+/** When the last response of a step arrived (performance.now()), shared by its instances. */
+interface ResponseClock {
+  lastResponseAt: number
+}
+
+function runInstance(
+  options: autocannon.Options,
+  samples: number[],
+  clock: ResponseClock,
+): Promise<InstanceRun> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       if (error) reject(error)
       else resolve({ result, samples })
     })
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      clock.lastResponseAt = performance.now()
       if (statusCode >= 200 && statusCode < 300) samples.push(responseTime)
     })
   })
@@ -139,6 +149,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   const cpuBefore = process.cpuUsage()
   const startedAt = performance.now()
   const offered = options.offeredRequestsPerSecond
+  const clock: ResponseClock = { lastResponseAt: startedAt }
   const base: autocannon.Options = {
     url: load.baseUrl,
     duration: options.durationS,
@@ -147,7 +158,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   }
   let runs: InstanceRun[]
   if (offered === undefined) {
-    runs = [await runInstance({ ...base, connections: options.connections }, [])]
+    runs = [await runInstance({ ...base, connections: options.connections }, [], clock)]
   } else {
     // autocannon's rate limit releases each connection's quota at the start of every second, and
     // every connection of one instance ticks together; instances started evenly across the second
@@ -170,17 +181,18 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
             ignoreCoordinatedOmission: true,
           },
           [],
+          clock,
         )
       }),
     )
   }
   const wallS = (performance.now() - startedAt) / 1000
   const cpu = process.cpuUsage(cpuBefore)
-  // autocannon stops on its one-second tick after the duration: rates use the time it really ran.
-  const durationS = Math.max(
-    options.durationS,
-    runs.reduce((longest, run) => Math.max(longest, run.result.duration), 0),
-  )
+  // Closed loop: autocannon stops on its one-second tick after the duration, so the rate divides
+  // by the time until the last response. Open loop: the instances were capped at the planned
+  // count, so the achieved rate is measured against the planned duration.
+  const durationS =
+    offered === undefined ? Math.max(0.001, (clock.lastResponseAt - startedAt) / 1000) : options.durationS
   const samples = runs.flatMap((run) => run.samples)
   const corrected = correctForCoordinatedOmission(
     samples,
@@ -191,7 +203,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   const completed = sum((r) => r.requests.total)
   const sent = sum((r) => r.requests.sent)
   return {
-    durationS,
+    durationS: Math.round(durationS * 100) / 100,
     requests: completed,
     requestsPerSecond: Math.round((completed / durationS) * 10) / 10,
     queriesPerSecond: Math.round((counters.posts / durationS) * 10) / 10,
