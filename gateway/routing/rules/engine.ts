@@ -9,7 +9,7 @@ import { extractRequestUser } from '../analyzer/request-user.ts'
 import type { RoutingRequest } from '../selector.ts'
 import { createQueryPropertiesObject, createRequestUserObject } from './analysis-objects.ts'
 import { RuleEvaluationError } from './errors.ts'
-import type { HostObject, RuleScope } from './interpreter.ts'
+import { type HostObject, newHeaderSlots, type RuleScope } from './interpreter.ts'
 import type { CompiledRule } from './loader.ts'
 import { JavaMap, typeName } from './model.ts'
 import { createRequestObject } from './request-object.ts'
@@ -41,6 +41,7 @@ export interface RulesOutcome {
  */
 class RequestScope implements RuleScope {
   readonly headers: Readonly<Record<string, string>>
+  readonly headerSlots = newHeaderSlots()
   #request: HostObject | undefined
   #state: JavaMap | undefined
   #result: JavaMap | undefined

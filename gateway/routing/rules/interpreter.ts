@@ -28,6 +28,8 @@ import {
 export interface RuleScope {
   /** The request's headers, names lower-cased: `request.getHeader("literal")` reads them directly. */
   readonly headers: Readonly<Record<string, string>>
+  /** Header values this request has read, by the slot of the name (see newHeaderSlots). */
+  readonly headerSlots: Array<string | null | undefined>
   readonly request: HostObject
   readonly state: JavaMap
   readonly result: JavaMap
@@ -120,7 +122,8 @@ function compileExpression(expression: Expression): Compiled {
       if (header !== undefined) {
         // The commonest call of all rule files, resolved at load: the lower-cased name is a constant
         // and the lookup is one own-property read (the servlet API is case-insensitive).
-        return (scope) => headerValue(scope.headers, header)
+        const slot = headerSlotOf(header)
+        return (scope) => readHeader(scope, header, slot)
       }
       const object = compileExpression(expression.object)
       const { name, position } = expression
@@ -199,9 +202,10 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
       const header = otherSide.type === 'member' ? literalHeaderName(otherSide) : undefined
       if (header !== undefined) {
         // `request.getHeader("X") == "v"`, the shape of most rules: one closure, no dispatch.
+        const slot = headerSlotOf(header)
         return op === '=='
-          ? (scope) => headerValue(scope.headers, header) === value
-          : (scope) => headerValue(scope.headers, header) !== value
+          ? (scope) => readHeader(scope, header, slot) === value
+          : (scope) => readHeader(scope, header, slot) !== value
       }
       const other = compileExpression(otherSide)
       return op === '==' ? (scope) => other(scope) === value : (scope) => other(scope) !== value
@@ -220,8 +224,9 @@ function compileBinary(expression: Extract<Expression, { type: 'binary' }>): Com
         const header = expression.left.type === 'member' ? literalHeaderName(expression.left) : undefined
         if (header !== undefined) {
           // Null-safe, as MVEL's infix contains: an absent header contains nothing.
+          const slot = headerSlotOf(header)
           return (scope) => {
-            const value = headerValue(scope.headers, header)
+            const value = readHeader(scope, header, slot)
             return value === null ? false : value.includes(item)
           }
         }
@@ -308,6 +313,42 @@ function literalHeaderName(expression: Extract<Expression, { type: 'member' }>):
   if (expression.object.type !== 'variable' || expression.object.name !== 'request') return undefined
   const arg = expression.args[0] as Expression
   return arg.type === 'literal' && typeof arg.value === 'string' ? arg.value.toLowerCase() : undefined
+}
+
+/**
+ * Header names rules read get a slot each, once, when they are compiled; a request looks each name
+ * up once and the other reads are an array index. Bounded: names past the limit are looked up on
+ * every read, which is only slower.
+ */
+export const headerSlotsMax = 64
+const headerSlots = new Map<string, number>()
+
+function headerSlotOf(name: string): number {
+  let slot = headerSlots.get(name)
+  if (slot === undefined) {
+    if (headerSlots.size >= headerSlotsMax) return -1
+    slot = headerSlots.size
+    headerSlots.set(name, slot)
+  }
+  return slot
+}
+
+/** A fresh per-request slot array, one entry per header name compiled so far (undefined: not read yet). */
+export function newHeaderSlots(): Array<string | null | undefined> {
+  const slots: Array<string | null | undefined> = []
+  for (let i = 0; i < headerSlots.size; i += 1) slots.push(undefined)
+  return slots
+}
+
+function readHeader(scope: RuleScope, name: string, slot: number): string | null {
+  const slots = scope.headerSlots
+  // A slot past the array belongs to a name compiled after this scope was made: read directly.
+  if (slot < 0 || slot >= slots.length) return headerValue(scope.headers, name)
+  const cached = slots[slot]
+  if (cached !== undefined) return cached
+  const value = headerValue(scope.headers, name)
+  slots[slot] = value
+  return value
 }
 
 function headerValue(headers: Readonly<Record<string, string>>, name: string): string | null {
