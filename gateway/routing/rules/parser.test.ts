@@ -6,7 +6,7 @@ import { hostMemberNames } from './analysis-objects.ts'
 import type { RootVariable } from './ast.ts'
 import { createScope } from './engine.ts'
 import { RuleEvaluationError, RuleSyntaxError } from './errors.ts'
-import { compileProgram } from './interpreter.ts'
+import { compileProgram, headerSlotsMax } from './interpreter.ts'
 import { HostObject, JavaList, JavaMap, JavaOptional, JavaSet, type Value } from './model.ts'
 import { parseProgram } from './parser.ts'
 
@@ -342,6 +342,14 @@ describe('properties', () => {
       ),
       { numRuns: 500 },
     )
+  })
+
+  it('reads every header right past the bound of header slots', () => {
+    const names = Array.from({ length: headerSlotsMax + 8 }, (_, i) => `X-Slot-Test-${i}`)
+    const headers = Object.fromEntries(names.map((name, i) => [name.toLowerCase(), `v${i}`]))
+    const source = names.map((name, i) => `request.getHeader("${name}") == "v${i}"`).join(' && ')
+    expect(run(source, headers).value).toBe(true)
+    expect(run(source, { ...headers, [(names.at(-1) as string).toLowerCase()]: 'other' }).value).toBe(false)
   })
 
   it('reads a header named like an Object.prototype member as absent', () => {
