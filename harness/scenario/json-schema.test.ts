@@ -18,6 +18,7 @@ describe('scenario JSON Schema', () => {
       'startShares',
       'errors',
       'noGatewayErrors',
+      'backendHeader',
     ]) {
       expect(text).toContain(`"const": "${kind}"`)
     }
