@@ -46,7 +46,8 @@ export class JavaOptional {
 export interface HostMethod {
   /** Number of arguments the method takes. */
   arity: number
-  call(args: readonly Value[]): Value
+  /** `self` is the host object called, so one method table can serve every request. */
+  call(args: readonly Value[], self: HostObject): Value
 }
 
 /** An object the gateway exposes to rules: a name and a fixed table of methods. */
@@ -272,7 +273,7 @@ function isMapMethodWithoutArgs(name: string): boolean {
 function callHost(target: HostObject, name: string, args: readonly Value[] | null): Value {
   if (args !== null) {
     const method = target.methods.get(name)
-    if (method !== undefined && method.arity === args.length) return method.call(args)
+    if (method !== undefined && method.arity === args.length) return method.call(args, target)
   }
   const candidates = args === null ? [name, `get${capitalize(name)}`, `is${capitalize(name)}`] : [name]
   for (const candidate of candidates) {
@@ -281,7 +282,7 @@ function callHost(target: HostObject, name: string, args: readonly Value[] | nul
     const argv = args ?? []
     if (args === null && method.arity !== 0) continue
     arity(candidate, argv, method.arity)
-    return method.call(argv)
+    return method.call(argv, target)
   }
   throw new ModelError(`${target.kind} has no method ${name}${args === null ? '' : `/${args.length}`}`)
 }

@@ -5,7 +5,7 @@
 import type { RoutingRequest } from '../selector.ts'
 import { type HostMethod, HostObject, JavaList, JavaMap, type Value } from './model.ts'
 
-function method(arity: number, call: (args: readonly Value[]) => Value): HostMethod {
+function method(arity: number, call: (args: readonly Value[], self: HostObject) => Value): HostMethod {
   return { arity, call }
 }
 
@@ -43,59 +43,67 @@ export const requestMethodNames = [
   'getServerName',
 ] as const
 
-// Rules name the same few headers on every request; their lower-case forms are kept (bounded).
-const lowerCaseNamesMax = 1000
-const lowerCaseNames = new Map<string, string>()
-
-function lowerCase(name: string): string {
-  let lower = lowerCaseNames.get(name)
-  if (lower === undefined) {
-    lower = name.toLowerCase()
-    if (lowerCaseNames.size >= lowerCaseNamesMax) lowerCaseNames.clear()
-    lowerCaseNames.set(name, lower)
+/**
+ * The request a rule sees. Its methods live in one shared table and read the request through
+ * `self`, so making the object costs one allocation, not a table of closures per request.
+ */
+class RequestObject extends HostObject {
+  #parameters: Map<string, string[]> | undefined
+  constructor(readonly routingRequest: RoutingRequest) {
+    super('HttpServletRequest', requestMethods)
   }
-  return lower
+
+  header(name: Value): string | null {
+    if (typeof name !== 'string') return null
+    const headers = this.routingRequest.headers
+    const key = name.toLowerCase()
+    return Object.hasOwn(headers, key) ? (headers[key] as string) : null
+  }
+
+  parameter(name: Value): string | null {
+    if (typeof name !== 'string') return null
+    this.#parameters ??= queryParameters(this.routingRequest.queryString)
+    return this.#parameters.get(name)?.[0] ?? null
+  }
 }
 
+function requestOf(self: HostObject): RequestObject {
+  // The table below is only ever attached to RequestObject instances.
+  return self as RequestObject
+}
+
+const requestMethods: ReadonlyMap<string, HostMethod> = new Map<string, HostMethod>([
+  ['getHeader', method(1, ([name], self) => requestOf(self).header(name ?? null))],
+  [
+    'getHeaders',
+    method(1, ([name], self) => {
+      const list = new JavaList()
+      const value = requestOf(self).header(name ?? null)
+      if (value !== null) list.items.push(...value.split(', '))
+      return list
+    }),
+  ],
+  ['getRequestURI', method(0, (_, self) => requestOf(self).routingRequest.path)],
+  [
+    'getQueryString',
+    method(0, (_, self) => {
+      const { queryString } = requestOf(self).routingRequest
+      return queryString === '' ? null : queryString
+    }),
+  ],
+  ['getMethod', method(0, (_, self) => requestOf(self).routingRequest.method)],
+  ['getRemoteAddr', method(0, (_, self) => requestOf(self).routingRequest.remoteAddress)],
+  // No reverse DNS on the data plane: the servlet API also returns the address when it does not resolve.
+  ['getRemoteHost', method(0, (_, self) => requestOf(self).routingRequest.remoteAddress)],
+  // Proxied Trino paths are never authenticated by the gateway, so the servlet user is always null.
+  ['getRemoteUser', method(0, () => null)],
+  ['getContentType', method(0, (_, self) => requestOf(self).header('content-type'))],
+  ['getParameter', method(1, ([name], self) => requestOf(self).parameter(name ?? null))],
+  ['getServerName', method(0, (_, self) => serverName(requestOf(self).routingRequest.headers.host))],
+])
+
 export function createRequestObject(request: RoutingRequest): HostObject {
-  let parameters: Map<string, string[]> | undefined
-  const header = (name: Value): string | null => {
-    if (typeof name !== 'string') return null
-    return Object.hasOwn(request.headers, lowerCase(name))
-      ? (request.headers[lowerCase(name)] as string)
-      : null
-  }
-  const methods = new Map<string, HostMethod>([
-    ['getHeader', method(1, ([name]) => header(name ?? null))],
-    [
-      'getHeaders',
-      method(1, ([name]) => {
-        const list = new JavaList()
-        const value = header(name ?? null)
-        if (value !== null) list.items.push(...value.split(', '))
-        return list
-      }),
-    ],
-    ['getRequestURI', method(0, () => request.path)],
-    ['getQueryString', method(0, () => (request.queryString === '' ? null : request.queryString))],
-    ['getMethod', method(0, () => request.method)],
-    ['getRemoteAddr', method(0, () => request.remoteAddress)],
-    // No reverse DNS on the data plane: the servlet API also returns the address when it does not resolve.
-    ['getRemoteHost', method(0, () => request.remoteAddress)],
-    // Proxied Trino paths are never authenticated by the gateway, so the servlet user is always null.
-    ['getRemoteUser', method(0, () => null)],
-    ['getContentType', method(0, () => header('content-type'))],
-    [
-      'getParameter',
-      method(1, ([name]) => {
-        if (typeof name !== 'string') return null
-        parameters ??= queryParameters(request.queryString)
-        return parameters.get(name)?.[0] ?? null
-      }),
-    ],
-    ['getServerName', method(0, () => serverName(request.headers.host))],
-  ])
-  return new HostObject('HttpServletRequest', methods)
+  return new RequestObject(request)
 }
 
 /** A JavaMap of string → string for rules that build maps from request data. */
