@@ -21,7 +21,12 @@ import {
   quickRunBudgetS,
   quickStartupAllowanceS,
 } from './plan.ts'
-import { parseProcStatCpuSeconds, parseProcStatusRssMb, withProperties } from './processes.ts'
+import {
+  gatewayScriptNodeFlags,
+  parseProcStatCpuSeconds,
+  parseProcStatusRssMb,
+  withProperties,
+} from './processes.ts'
 import { progressLine } from './progress.ts'
 import { escapeXml, lineChart, renderHtml, renderMarkdown } from './render.ts'
 import { type CapacityReport, capacityReportSchema } from './report-schema.ts'
@@ -394,6 +399,15 @@ describe('shell helpers', () => {
     expect(parseProcStatCpuSeconds(stat, 100)).toBe(3)
     expect(parseProcStatusRssMb('Name:\tnode\nVmRSS:\t  102400 kB\n')).toBe(100)
     expect(() => parseProcStatusRssMb('Name: node')).toThrow(/VmRSS/)
+  })
+
+  it.each([
+    { script: 'tsx --max-semi-space-size=4 gateway/main.ts', flags: ['--max-semi-space-size=4'] },
+    { script: 'tsx gateway/main.ts', flags: [] },
+    { script: 'tsx --a=1 --b gateway/main.ts --config x', flags: ['--a=1', '--b'] },
+    { script: undefined, flags: [] },
+  ])('starts the gateway with the Node flags of npm run gateway: $script', ({ script, flags }) => {
+    expect(gatewayScriptNodeFlags(script)).toEqual(flags)
   })
 
   it('overrides config.properties keys and keeps the others', () => {

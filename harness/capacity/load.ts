@@ -123,12 +123,15 @@ function runInstance(
   options: autocannon.Options,
   samples: number[],
   clock: ResponseClock,
+  stop: AbortSignal | undefined,
 ): Promise<InstanceRun> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error, result) => {
       if (error) reject(error)
       else resolve({ result, samples })
     })
+    if (stop?.aborted) instance.stop()
+    else stop?.addEventListener('abort', () => instance.stop(), { once: true })
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
       clock.lastResponseAt = performance.now()
       if (statusCode >= 200 && statusCode < 300) samples.push(responseTime)
@@ -141,6 +144,8 @@ export interface StepOptions {
   durationS: number
   /** Open loop when set: HTTP requests per second over all connections. */
   offeredRequestsPerSecond?: number | undefined
+  /** Ends the step before its duration (the in-flight phase stops once its target is reached). */
+  stop?: AbortSignal | undefined
 }
 
 /** One measured step against one target. */
@@ -158,7 +163,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   }
   let runs: InstanceRun[]
   if (offered === undefined) {
-    runs = [await runInstance({ ...base, connections: options.connections }, [], clock)]
+    runs = [await runInstance({ ...base, connections: options.connections }, [], clock, options.stop)]
   } else {
     // autocannon's rate limit releases each connection's quota at the start of every second, and
     // every connection of one instance ticks together; instances started evenly across the second
@@ -182,6 +187,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
           },
           [],
           clock,
+          options.stop,
         )
       }),
     )

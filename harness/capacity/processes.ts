@@ -176,18 +176,44 @@ export async function startMockProcess(
   return { url: handle.readyMatch[1] as string, handle }
 }
 
+/**
+ * The Node flags of `npm run gateway` (e.g. `--max-semi-space-size=4`), so the measured process is
+ * the one operators start: `"tsx <flags> gateway/main.ts"` gives `<flags>`.
+ */
+export function gatewayScriptNodeFlags(script: string | undefined): string[] {
+  if (script === undefined) return []
+  const words = script.trim().split(/\s+/)
+  const start = words[0] === 'tsx' ? 1 : 0
+  const flags: string[] = []
+  for (const word of words.slice(start)) {
+    if (!word.startsWith('--')) break
+    flags.push(word)
+  }
+  return flags
+}
+
+export async function readGatewayScriptNodeFlags(): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>
+  }
+  return gatewayScriptNodeFlags(manifest.scripts?.gateway)
+}
+
 export async function startGatewayProcess(options: {
   config: Record<string, unknown>
   seed: number
   workDir: string
   cpuProfileDir?: string | undefined
+  nodeFlags: readonly string[]
 }): Promise<{ url: string; handle: ChildHandle }> {
   const configFile = path.join(options.workDir, 'gateway-config.yaml')
   await writeFile(configFile, stringify(options.config))
   const handle = await spawnTsx({
     what: 'the gateway process',
-    nodeFlags:
-      options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir],
+    nodeFlags: [
+      ...options.nodeFlags,
+      ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir]),
+    ],
     script: 'gateway/main.ts',
     args: ['--config', configFile, '--seed', String(options.seed), '--log-level', 'warn'],
     ready: /"msg":"gateway listening","url":"([^"]+)"/,

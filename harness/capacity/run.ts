@@ -18,6 +18,7 @@ import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './p
 import {
   type ChildHandle,
   type ProcessSample,
+  readGatewayScriptNodeFlags,
   rssPeakSampler,
   sampleProcess,
   startDatabaseProcess,
@@ -49,6 +50,8 @@ export const inFlightPollsPerQuery = 100
 export const rssSampleIntervalMs = 100
 export const mockCountsSampleIntervalMs = 250
 export const mockCountsTimeoutMs = 2000
+/** How long the in-flight phase goes on once the target count is reached. */
+export const inFlightHoldMs = 500
 /** Mocks of the default topology admit far more than a run sends, so the mock never queues. */
 export const defaultMockProperties: Readonly<Record<string, string>> = {
   'query.max-concurrent-queries': '100000',
@@ -314,11 +317,17 @@ async function runInFlight(
 ): Promise<InFlightResult> {
   const dispatcher = new Agent({ connections: 4 })
   const rssMbBefore = (await sampleProcess(gateway.pid)).rssMb
+  const stop = new AbortController()
   let peak = 0
   let sampling = true
   const sampler = (async () => {
     while (sampling) {
       peak = Math.max(peak, await mockCountsSum(mockUrls, dispatcher).catch(() => 0))
+      // Reached: hold it a little longer so the RSS sampler sees the gateway with all of them open.
+      if (peak >= plan.inFlight.queries && !stop.signal.aborted) {
+        await sleepMs(inFlightHoldMs)
+        stop.abort()
+      }
       await sleepMs(mockCountsSampleIntervalMs)
     }
   })()
@@ -330,7 +339,7 @@ async function runInFlight(
           sql: `SELECT 1 /* mock: duration=${inFlightQueryDuration} rows=1 */`,
           requestsPerQuery: inFlightPollsPerQuery + 1,
         },
-        { connections: plan.inFlight.queries, durationS: plan.inFlight.durationS },
+        { connections: plan.inFlight.queries, durationS: plan.inFlight.durationS, stop: stop.signal },
       ),
     )
     return {
@@ -420,7 +429,9 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       mockPids.set(cluster.name, started.handle.pid)
     })
     const gatewayConfig = gatewayConfigWith(databaseUrl)
+    const gatewayNodeFlags = await readGatewayScriptNodeFlags()
     const gatewayProcess = await startGatewayProcess({
+      nodeFlags: gatewayNodeFlags,
       config: gatewayConfig,
       seed,
       workDir,
@@ -540,8 +551,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         clusters: topology.clusters.map((c) => ({ name: c.name, routingGroup: c.routingGroup })),
         directTarget: topology.directTarget,
         database: databaseLabel,
-        processes:
-          'load generator (autocannon), gateway, each mock coordinator and the embedded database in separate processes on one machine',
+        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, '--import tsx gateway/main.ts'].join(' ')}, as npm run gateway), each mock coordinator and the embedded database in separate processes on one machine`,
       },
       protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
       direct,
