@@ -306,6 +306,7 @@ function gatherClusterQueries(topology: Topology): ClusterQuery[] {
         createdAtMs: record.createdAtMs,
         startedAtMs: record.startedAtMs,
         finishedAtMs: record.finishedAtMs,
+        queuedMs: record.queuedMs,
         headers: record.headers,
       })
     }
@@ -350,6 +351,7 @@ function joinObservations(
       queuedMs: query.outcome.queuedMs,
       runMs: query.outcome.runMs,
       totalMs: query.outcome.totalMs,
+      clusterQueuedMs: record?.queuedMs,
       httpErrors: query.outcome.httpErrors,
       backendHeaders: record?.headers,
     }

@@ -289,6 +289,28 @@ describe('expectations', () => {
 
 describe('backendHeader', () => {
   const routed = { 'x-routed-by': 'scenario-router', 'x-trino-user': 'harness' }
+  it.each([
+    { waits: [100, 200, 2900], maxMs: 3000, passed: true, actual: /p100 clusterQueuedMs = 2900 ms over 3/ },
+    { waits: [100, 200, 3100], maxMs: 3000, passed: false, actual: /= 3100 ms/ },
+    {
+      waits: [100, undefined, 50],
+      maxMs: 3000,
+      passed: false,
+      actual: /1 of 3 queries have no clusterQueuedMs/,
+    },
+  ])(
+    'latency of clusterQueuedMs: the wait the cluster recorded ($waits, bound $maxMs)',
+    ({ waits, maxMs, passed, actual }) => {
+      const queries = waits.map((wait, i) => query('c', i + 1, { queuedMs: 1, clusterQueuedMs: wait }))
+      const outcome = check(
+        { kind: 'latency', client: 'c', metric: 'clusterQueuedMs', percentile: 100, maxMs },
+        observations(queries),
+      )
+      expect(outcome.passed).toBe(passed)
+      expect(outcome.actual).toMatch(actual)
+    },
+  )
+
   it.each<[string, string | null, Array<Partial<ObservedQuery>>, boolean, string]>([
     [
       'X-Routed-By',

@@ -431,7 +431,11 @@ export const expectationSchema = z.discriminatedUnion('kind', [
       name: z.string().optional(),
       ...clientFilter,
       routingGroup: z.string().min(1).optional(),
-      metric: z.enum(['queuedMs', 'runMs', 'totalMs']),
+      metric: z
+        .enum(['queuedMs', 'runMs', 'totalMs', 'clusterQueuedMs'])
+        .describe(
+          "queuedMs, runMs, totalMs as the client saw them; clusterQueuedMs as the cluster's scheduler recorded it",
+        ),
       percentile: z.number().min(0).max(100),
       maxMs: z.number().min(0),
     })
