@@ -125,6 +125,19 @@ function compileExpression(expression: Expression): Compiled {
         const slot = headerSlotOf(header)
         return (scope) => readHeader(scope, header, slot)
       }
+      const put = literalMapPut(expression)
+      if (put !== undefined) {
+        // `result.put("routingGroup", ...)`, the action of nearly every rule: no method dispatch.
+        const { variable, key } = put
+        const value = compileExpression((expression.args as Expression[])[1] as Expression)
+        return (scope) => {
+          const map = variable === 'result' ? scope.result : scope.state
+          const next = value(scope)
+          const previous = map.entries.get(key)
+          map.entries.set(key, next)
+          return previous ?? null
+        }
+      }
       const object = compileExpression(expression.object)
       const { name, position } = expression
       if (expression.args === null) {
@@ -305,6 +318,19 @@ function optionalOfAt(position: Expression['position'], value: Value): Value {
     if (error instanceof ModelError) throw new RuleEvaluationError(error.message, position)
     throw error
   }
+}
+
+/** `result.put(literal, x)` or `state.put(literal, x)`: the map and the key; undefined otherwise. */
+function literalMapPut(
+  expression: Extract<Expression, { type: 'member' }>,
+): { variable: 'result' | 'state'; key: string | number | boolean } | undefined {
+  if (expression.name !== 'put' || expression.args?.length !== 2) return undefined
+  const { object } = expression
+  if (object.type !== 'variable' || (object.name !== 'result' && object.name !== 'state')) return undefined
+  const key = expression.args[0] as Expression
+  // A null key is refused by the general path (requireMapKey); only non-null literals come here.
+  if (key.type !== 'literal' || key.value === null) return undefined
+  return { variable: object.name, key: key.value }
 }
 
 /** `request.getHeader("Literal")`: the lower-cased header name, or undefined for any other call. */

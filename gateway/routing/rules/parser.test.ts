@@ -344,6 +344,27 @@ describe('properties', () => {
     )
   })
 
+  it('puts into result and state with a literal key exactly as the general call does', () => {
+    for (const [fast, slow] of [
+      [
+        'result.put("routingGroup", "a"); result.put("routingGroup", "b")',
+        'result.put("routingGroup" + "", "a"); result.put("routing" + "Group", "b")',
+      ],
+      ['state.put(1, "x"); state.put(1, null)', 'state.put(1 + 0, "x"); state.put(1 + 0, null)'],
+      [
+        'state.put(true, new HashSet()); state.get(true).add("v")',
+        'state.put(!false, new HashSet()); state.get(true).add("v")',
+      ],
+    ] as const) {
+      const a = run(fast)
+      const b = run(slow)
+      expect(a.value).toEqual(b.value)
+      expect(a.scope.result.entries).toEqual(b.scope.result.entries)
+      expect(a.scope.state.entries).toEqual(b.scope.state.entries)
+    }
+    expect(run('result.put("k", "v"); result.put("k", "w")').value).toBe('v')
+  })
+
   it('reads every header right past the bound of header slots', () => {
     const names = Array.from({ length: headerSlotsMax + 8 }, (_, i) => `X-Slot-Test-${i}`)
     const headers = Object.fromEntries(names.map((name, i) => [name.toLowerCase(), `v${i}`]))
