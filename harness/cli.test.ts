@@ -59,16 +59,17 @@ const committed = readdirSync(scenariosDir)
   .filter((file) => file.endsWith('.yaml'))
   .map((file) => file.replace(/\.yaml$/, ''))
   .sort()
+// The suite runs the harness issue's four through the CLI; every committed scenario runs in CI's
+// conformance gate (`npm run scenarios`), so the suite does not run them a second and third time.
+const suiteScenarios = ['adhoc-fallback', 'blue-green', 'header-routing', 'sticky-ha']
 const digests = new Map<string, string>()
 
 describe('committed scenarios', () => {
   it('include the four of the harness issue', () => {
-    expect(committed).toEqual(
-      expect.arrayContaining(['adhoc-fallback', 'header-routing', 'blue-green', 'sticky-ha']),
-    )
+    expect(committed).toEqual(expect.arrayContaining(suiteScenarios))
   })
 
-  it.each(committed)(
+  it.each(suiteScenarios)(
     '%s passes with exit status 0 and writes its four reports',
     async (name) => {
       const dir = await tempDir()
