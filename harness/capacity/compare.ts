@@ -61,10 +61,12 @@ const figures: readonly FigureSpec[] = [
     pick: (r) => r.summary.halfSaturation?.addedLatencyMsP50 ?? null,
   },
   {
+    // Shown, not judged: a quick step of ~1,000 responses puts p99 on its ten slowest, and on the
+    // shared machine it moved between 2.7 and 199 ms from run to run with no code change.
     name: 'added latency p99 at half saturation',
     unit: 'ms',
     better: 'lower',
-    judged: true,
+    judged: false,
     floor: latencyRegressionFloorMs,
     pick: (r) => r.summary.halfSaturation?.addedLatencyMsP99 ?? null,
   },
