@@ -1,0 +1,63 @@
+/**
+ * The autocannon request sequences against a real mock coordinator on a loopback port: a query is
+ * a POST and its polls, every sequence ends with its query, and the counters add up. Short and
+ * without timing assertions: the figures themselves belong to `npm run capacity`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startMockTrino } from '../../mock-trino/index.ts'
+import { probeRequestsPerQuery, runStep, type TrinoLoad } from './load.ts'
+import { capacitySql } from './run.ts'
+
+let mock: Awaited<ReturnType<typeof startMockTrino>>
+const headers = { 'x-trino-user': 'capacity-test' }
+
+beforeAll(async () => {
+  mock = await startMockTrino({ name: 'capacity-test', seed: 3 })
+})
+afterAll(async () => {
+  await mock?.close()
+})
+
+describe('Trino protocol sequences', () => {
+  it('probes the requests one query takes: POST, queued poll, executing poll with the row, last poll', async () => {
+    expect(await probeRequestsPerQuery({ baseUrl: mock.url, sql: capacitySql, headers })).toBe(4)
+  })
+
+  it('refuses a query that fails instead of measuring errors as throughput', async () => {
+    await expect(
+      probeRequestsPerQuery({ baseUrl: mock.url, sql: 'SELECT 1 /* mock: fail=QUERY_REJECTED */', headers }),
+    ).rejects.toThrow(/the query failed/)
+  })
+
+  it('runs every query of a closed-loop step to its end through the sequence', async () => {
+    const before = mock.control.counts()
+    const load: TrinoLoad = { baseUrl: mock.url, sql: capacitySql, headers, requestsPerQuery: 4 }
+    const step = await runStep(load, { connections: 2, durationS: 1 })
+    expect(step.requests).toBeGreaterThan(0)
+    expect(step.errors + step.non2xx + step.timeouts + step.resets + step.unfinishedQueries).toBe(0)
+    // Every finished query used exactly its 4 requests; each of the 2 connections may have stopped
+    // with one query begun (1 to 3 requests sent).
+    const finished = mock.control.counts().finished - before.finished
+    expect(finished).toBeGreaterThan(0)
+    expect(step.requests).toBeGreaterThanOrEqual(4 * finished)
+    expect(step.requests).toBeLessThanOrEqual(4 * finished + 2 * 3)
+    expect(step.latencyMs.p50).toBeLessThanOrEqual(step.latencyMs.max)
+  })
+
+  it('caps an open-loop step at the offered count and corrects its latencies', async () => {
+    const load: TrinoLoad = { baseUrl: mock.url, sql: capacitySql, headers, requestsPerQuery: 4 }
+    const step = await runStep(load, { connections: 4, durationS: 1, offeredRequestsPerSecond: 16 })
+    expect(step.requests).toBeLessThanOrEqual(16)
+    // Answered plus never sent is at most what was offered: nothing beyond the cap was sent.
+    expect(step.requests + step.droppedRequests).toBeLessThanOrEqual(16)
+    expect(step.errors + step.non2xx + step.unfinishedQueries).toBe(0)
+  })
+
+  it('stops a step early when asked', async () => {
+    const load: TrinoLoad = { baseUrl: mock.url, sql: capacitySql, headers, requestsPerQuery: 4 }
+    const stop = new AbortController()
+    stop.abort()
+    const step = await runStep(load, { connections: 1, durationS: 30, stop: stop.signal })
+    expect(step.durationS).toBeLessThan(30)
+  })
+})
