@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { rmSync } from 'node:fs'
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -23,9 +24,18 @@ export const clockTicksPerSecond = 100
 /** Children started and not yet exited, so an interrupt can stop them (see `stopLiveChildren`). */
 const liveChildren = new Set<ChildProcess>()
 
-/** Sends SIGTERM to every child still running; for an interrupt, where no `finally` runs. */
+/** Temporary folders of runs in progress (configs, etc/ copies), removed on an interrupt too. */
+const liveWorkDirs = new Set<string>()
+
+export function trackWorkDir(dir: string, live: boolean): void {
+  if (live) liveWorkDirs.add(dir)
+  else liveWorkDirs.delete(dir)
+}
+
+/** Sends SIGTERM to every child still running and removes the work folders: for an interrupt, where no `finally` runs. */
 export function stopLiveChildren(): void {
   for (const child of liveChildren) child.kill('SIGTERM')
+  for (const dir of liveWorkDirs) rmSync(dir, { recursive: true, force: true })
 }
 
 export interface ChildHandle {

@@ -24,6 +24,7 @@ import {
   startDatabaseProcess,
   startGatewayProcess,
   startMockProcess,
+  trackWorkDir,
 } from './processes.ts'
 import type { Progress } from './progress.ts'
 import {
@@ -366,6 +367,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
   const startedAt = new Date()
   const loadAverage1mStart = loadavg()[0] ?? 0
   const workDir = await mkdtemp(path.join(tmpdir(), 'tgl-capacity-'))
+  trackWorkDir(workDir, true)
   const children: ChildHandle[] = []
   const dispatcher = new Agent({ connections: 8 })
   let scenarioName: string | null = null
@@ -565,5 +567,6 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     await Promise.all(children.map((child) => child.stop().catch(() => undefined)))
     await dispatcher.close()
     await rm(workDir, { recursive: true, force: true })
+    trackWorkDir(workDir, false)
   }
 }
