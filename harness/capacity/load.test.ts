@@ -36,10 +36,11 @@ describe('Trino protocol sequences', () => {
     expect(step.requests).toBeGreaterThan(0)
     expect(step.errors + step.non2xx + step.timeouts + step.resets + step.unfinishedQueries).toBe(0)
     // Every finished query used exactly its 4 requests; each of the 2 connections may have stopped
-    // with one query begun (1 to 3 requests sent).
+    // with one query begun (1 to 3 requests sent), or with the last answer of a query the mock
+    // already counted as finished still on its way (not counted by autocannon).
     const finished = mock.control.counts().finished - before.finished
     expect(finished).toBeGreaterThan(0)
-    expect(step.requests).toBeGreaterThanOrEqual(4 * finished)
+    expect(step.requests).toBeGreaterThanOrEqual(4 * finished - 2)
     expect(step.requests).toBeLessThanOrEqual(4 * finished + 2 * 3)
     expect(step.latencyMs.p50).toBeLessThanOrEqual(step.latencyMs.max)
   })
