@@ -5,7 +5,7 @@ import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { type Rng, rngForRun } from '../common/random.ts'
 import type { FaultsPatch } from './config.ts'
 import { controlApi, controlPrefix } from './control/api.ts'
-import type { Coordinator, StatementResponse } from './coordinator.ts'
+import type { Coordinator, PollCheck, StatementResponse } from './coordinator.ts'
 import {
   airliftDuration,
   baseUri,
@@ -302,25 +302,19 @@ export class MockServer {
         .send(renderCreated(this.base(request), response.queryId, response.slug))
     })
 
-    type PollParams = { queryId: string; slug: string; token: string }
     type PollQuery = { maxWait?: string }
 
     app.get<{ Params: PollParams; Querystring: PollQuery }>(
       '/v1/statement/queued/:queryId/:slug/:token',
       async (request, reply) => {
-        if (this.faultState.stopAnsweringPolls) return this.stall(request, reply)
-        const { queryId, slug } = request.params
-        const token = parseToken(request.params.token)
-        const nowMs = Date.now()
-        const check =
-          token === undefined
-            ? ({ kind: 'notFound' } as const)
-            : core.checkQueued(queryId, slug, token, nowMs)
-        if (check.kind === 'notFound') return notFound(reply)
-        if (check.kind === 'gone') return reply.code(410).send()
+        const poll = this.openPoll(request, reply, (queryId, slug, token, nowMs) =>
+          core.checkQueued(queryId, slug, token, nowMs),
+        )
+        if (poll.sent !== undefined) return poll.sent
+        const { queryId, token, nowMs } = poll
         if (!core.queuedSettled(queryId))
           await this.waitForChange(queryId, nowMs + maxWaitMs(request.query.maxWait))
-        const response = core.respondQueued(queryId, token as number, Date.now())
+        const response = core.respondQueued(queryId, token, Date.now())
         if (response === undefined) return notFound(reply)
         return reply.type('application/json').send(renderStatement(this.base(request), response))
       },
@@ -329,16 +323,11 @@ export class MockServer {
     app.get<{ Params: PollParams; Querystring: PollQuery }>(
       '/v1/statement/executing/:queryId/:slug/:token',
       async (request, reply) => {
-        if (this.faultState.stopAnsweringPolls) return this.stall(request, reply)
-        const { queryId, slug } = request.params
-        const token = parseToken(request.params.token)
-        const nowMs = Date.now()
-        const check =
-          token === undefined
-            ? ({ kind: 'notFound' } as const)
-            : core.checkExecuting(queryId, slug, token, nowMs)
-        if (check.kind === 'notFound') return notFound(reply)
-        if (check.kind === 'gone') return reply.code(410).send()
+        const poll = this.openPoll(request, reply, (queryId, slug, token, nowMs) =>
+          core.checkExecuting(queryId, slug, token, nowMs),
+        )
+        if (poll.sent !== undefined) return poll.sent
+        const { queryId, token, nowMs, check } = poll
         if (check.kind === 'cached') return this.sendExecuting(request, reply, check.response)
         if (!core.executingSettled(queryId, nowMs)) {
           const untilMs = Math.min(
@@ -347,7 +336,7 @@ export class MockServer {
           )
           await this.waitForChange(queryId, untilMs)
         }
-        const response = core.respondExecuting(queryId, token as number, Date.now())
+        const response = core.respondExecuting(queryId, token, Date.now())
         if (response === undefined) return notFound(reply)
         return this.sendExecuting(request, reply, response)
       },
@@ -601,6 +590,35 @@ export class MockServer {
     return cookie.split(';').some((part) => part.trim() === `Trino-UI-Token=${this.uiToken}`)
   }
 
+  /**
+   * The start both statement poll routes share: the `stopAnsweringPolls` fault, the token parse
+   * and the coordinator's check, answering an unknown query (404) and a stale token (410) itself.
+   * Returns the reply already sent, or the poll to answer with the check's remaining result.
+   */
+  private openPoll(
+    request: FastifyRequest<{ Params: PollParams }>,
+    reply: FastifyReply,
+    check: (queryId: string, slug: string, token: number, nowMs: number) => PollCheck | CachedPollCheck,
+  ):
+    | { sent: FastifyReply | Promise<FastifyReply> }
+    | {
+        sent?: undefined
+        queryId: string
+        token: number
+        nowMs: number
+        check: Extract<PollCheck | CachedPollCheck, { kind: 'ok' | 'cached' }>
+      } {
+    if (this.faultState.stopAnsweringPolls) return { sent: this.stall(request, reply) }
+    const { queryId, slug } = request.params
+    const token = parseToken(request.params.token)
+    const nowMs = Date.now()
+    if (token === undefined) return { sent: notFound(reply) }
+    const result = check(queryId, slug, token, nowMs)
+    if (result.kind === 'notFound') return { sent: notFound(reply) }
+    if (result.kind === 'gone') return { sent: reply.code(410).send() }
+    return { queryId, token, nowMs, check: result }
+  }
+
   /** The `stopAnsweringPolls` fault: never answer; drop the connection when the client gives up or at the bound. */
   private async stall(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     reply.hijack()
@@ -621,6 +639,9 @@ export class MockServer {
     return reply
   }
 }
+
+type PollParams = { queryId: string; slug: string; token: string }
+type CachedPollCheck = { kind: 'cached'; response: StatementResponse }
 
 function notFound(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/plain').send('Query not found')
