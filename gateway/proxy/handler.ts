@@ -67,6 +67,12 @@ export interface DataPlane {
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
 }
 
+/** The request's part of every routing decision record. */
+type DecisionBase = Pick<
+  RoutingDecisionRecord,
+  'timestampMs' | 'method' | 'path' | 'traceToken' | 'user' | 'routingGroupHeader'
+>
+
 interface Target {
   backend: BackendRecord | undefined
   backendUrl: string
@@ -163,20 +169,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
           `query ${queryId} is unknown: not in this gateway's cache, not in query_history, and none of the ${lookup.probed} backend(s) answered HEAD /v1/query/${queryId} with 200`,
           { queryId, ...(lookup.historyError === undefined ? {} : { historyError: lookup.historyError }) },
         )
-        emit({
-          ...base,
-          queryId,
-          kind: 'sticky',
-          stickySource: null,
-          requestedGroup: null,
-          candidates: [],
-          selectedGroup: null,
-          fallback: false,
-          backend: null,
-          backendUrl: null,
-          reason: error.message,
-          errorCode: error.code,
-        })
+        emitFailure(base, queryId, 'sticky', error)
         sendError(response, error)
         return
       }
@@ -217,20 +210,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
                 'ROUTING_SELECTOR_FAILED',
                 `routing-group selection failed: ${(cause as Error).message}`,
               )
-        emit({
-          ...base,
-          queryId: null,
-          kind: 'routed',
-          stickySource: null,
-          requestedGroup: null,
-          candidates: [],
-          selectedGroup: null,
-          fallback: false,
-          backend: null,
-          backendUrl: null,
-          reason: error.message,
-          errorCode: error.code,
-        })
+        emitFailure(base, null, 'routed', error)
         sendError(response, error)
         return
       }
@@ -518,6 +498,29 @@ export function createProxy(deps: ProxyDeps): DataPlane {
   function emit(record: RoutingDecisionRecord): void {
     logger.debug({ decision: record }, 'routing decision')
     deps.emitDecision(record)
+  }
+
+  /** The decision of a request that got an error instead of a backend. */
+  function emitFailure(
+    base: DecisionBase,
+    queryId: string | null,
+    kind: RoutingDecisionRecord['kind'],
+    error: CodedError,
+  ): void {
+    emit({
+      ...base,
+      queryId,
+      kind,
+      stickySource: null,
+      requestedGroup: null,
+      candidates: [],
+      selectedGroup: null,
+      fallback: false,
+      backend: null,
+      backendUrl: null,
+      reason: error.message,
+      errorCode: error.code,
+    })
   }
 
   return { isProxiedPath, handle }
