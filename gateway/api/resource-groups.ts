@@ -201,19 +201,22 @@ const jsonColumn = <T extends z.ZodType>(schema: T, expected: string, max: numbe
       return text
     })
 
+/** A selector's query type (any case, stored upper-case), or null for every type. */
+const queryTypeField = z
+  .string({ error: `expected one of ${selectorQueryTypes.join(', ')} or null` })
+  .transform((value) => value.toUpperCase())
+  .refine((value) => (selectorQueryTypes as readonly string[]).includes(value), {
+    error: `expected one of ${selectorQueryTypes.join(', ')}`,
+  })
+  .nullish()
+  .transform((value) => value ?? null)
+
 const selectorBody = z.object({
   resourceGroupId: id('resource group id'),
   priority: z.number({ error: 'expected an integer' }).int({ error: 'expected an integer' }),
   userRegex: regexField,
   sourceRegex: regexField,
-  queryType: z
-    .string({ error: `expected one of ${selectorQueryTypes.join(', ')} or null` })
-    .transform((value) => value.toUpperCase())
-    .refine((value) => (selectorQueryTypes as readonly string[]).includes(value), {
-      error: `expected one of ${selectorQueryTypes.join(', ')}`,
-    })
-    .nullish()
-    .transform((value) => value ?? null),
+  queryType: queryTypeField,
   clientTags: jsonColumn(z.array(z.string()), 'a JSON array of tag strings such as ["LargeCustomer"]', 512),
   selectorResourceEstimate: jsonColumn(
     selectorResourceEstimateSchema,
@@ -277,14 +280,7 @@ const exactMatchBody = z.object({
     }),
   source: z.string({ error: 'expected the exact source string' }).min(1).max(512),
   environment: nullableString(128, 'an environment name'),
-  queryType: z
-    .string({ error: `expected one of ${selectorQueryTypes.join(', ')} or null` })
-    .transform((value) => value.toUpperCase())
-    .refine((value) => (selectorQueryTypes as readonly string[]).includes(value), {
-      error: `expected one of ${selectorQueryTypes.join(', ')}`,
-    })
-    .nullish()
-    .transform((value) => value ?? null),
+  queryType: queryTypeField,
 })
 const exactMatchFindBody = z.object({
   source: z.string({ error: 'expected a source string' }).nullish(),
