@@ -91,13 +91,17 @@ export async function readResourceGroupTables(
   }
 }
 
-export interface DbSourceOptions {
+/** Which database and environment the db source reads, and how often. */
+export interface DbSourceSettings {
   url: string
   environment: string
   refreshIntervalMs: number
   maxRefreshIntervalMs: number
   exactMatchEnabled: boolean
   logger: ResourceGroupsLogger
+}
+
+export interface DbSourceOptions extends DbSourceSettings {
   /** Receives every configuration that loaded and passed validation. */
   onConfig(config: ResourceGroupsConfig): void
   /** Called when availability changes (first load failed, or the last success grew too old). */

@@ -11,6 +11,7 @@ import { parseProperties } from '../config.ts'
 import { compileConfig, parseResourceGroupsJson, type ResourceGroupsConfig } from './config.ts'
 import {
   type DbSource,
+  type DbSourceSettings,
   jdbcToPostgresUrl,
   type ResourceGroupsLogger,
   silentLogger,
@@ -174,13 +175,7 @@ export function readConfigFile(path: string): ResourceGroupsConfig {
   return config
 }
 
-export interface DbBackedSchedulerOptions {
-  url: string
-  environment: string
-  refreshIntervalMs: number
-  maxRefreshIntervalMs: number
-  exactMatchEnabled: boolean
-  logger: ResourceGroupsLogger
+export interface DbBackedSchedulerOptions extends DbSourceSettings {
   options: ResourceGroupSchedulerOptions
 }
 
