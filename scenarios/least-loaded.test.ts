@@ -8,10 +8,10 @@
  * the same time) and the scenario is built so the gap is wide: under the random router most of
  * the workers pile onto the slow cluster, and those beyond its 14 slots wait behind 5 s queries.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { percentile } from '../harness/expect/expectations.ts'
+import { writeComparisonFiles } from '../harness/report/comparison.ts'
 import type { Report } from '../harness/report/report.ts'
 import { reportsRoot, runScenario } from '../harness/run.ts'
 import { type LoadedScenario, loadScenarioFile, scenariosDir } from '../harness/scenario/loader.ts'
@@ -91,16 +91,7 @@ describe('least-loaded scenario against the random router', () => {
         logLevel: 'silent',
       })
       const runs = [summary('least-loaded', leastLoaded.report), summary('random', random.report)]
-      await mkdir(dir, { recursive: true })
-      await writeFile(path.join(dir, 'comparison.md'), comparisonMarkdown(seed, runs))
-      await writeFile(
-        path.join(dir, 'comparison.json'),
-        `${JSON.stringify(
-          runs.map(({ report, ...rest }) => ({ ...rest, passed: report.passed })),
-          null,
-          2,
-        )}\n`,
-      )
+      await writeComparisonFiles(dir, comparisonMarkdown(seed, runs), runs)
       const [ll, rnd] = runs as [RouterRun, RouterRun]
       const failing = leastLoaded.report.expectations.filter((expectation) => !expectation.passed)
       expect(failing, comparisonMarkdown(seed, runs)).toEqual([])

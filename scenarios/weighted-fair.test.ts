@@ -11,10 +11,10 @@
  * are reported, not judged. What is asserted: weighted_fair meets every expectation of the
  * scenario, and the weighted run saw the same load in the same groups.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { percentile } from '../harness/expect/expectations.ts'
+import { writeComparisonFiles } from '../harness/report/comparison.ts'
 import type { Report } from '../harness/report/report.ts'
 import { reportsRoot, runScenario } from '../harness/run.ts'
 import { type LoadedScenario, loadScenarioFile, scenariosDir } from '../harness/scenario/loader.ts'
@@ -115,16 +115,7 @@ describe('weighted-fair scenario beside the same load under weighted', () => {
         runs.push(summary(policy, result.report))
       }
       const comparison = comparisonMarkdown(seed, runs)
-      await mkdir(dir, { recursive: true })
-      await writeFile(path.join(dir, 'comparison.md'), comparison)
-      await writeFile(
-        path.join(dir, 'comparison.json'),
-        `${JSON.stringify(
-          runs.map(({ report, ...rest }) => ({ ...rest, passed: report.passed })),
-          null,
-          2,
-        )}\n`,
-      )
+      await writeComparisonFiles(dir, comparison, runs)
       const [fair, weighted] = runs as [PolicyRun, PolicyRun]
       const failing = fair.report.expectations.filter((expectation) => !expectation.passed)
       expect(failing, comparison).toEqual([])
