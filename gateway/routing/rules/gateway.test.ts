@@ -2,7 +2,7 @@
  * Routing rules inside a running gateway, on real sockets: the rules file's health in readyz and
  * /metrics, and an external router's propagated errors reaching the client unchanged.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -25,6 +25,16 @@ afterAll(async () => {
   await database?.close()
   await rm(dir, { recursive: true, force: true })
 })
+
+/**
+ * Replaces the rules file the way an operator's deploy should (write aside, then rename): a plain
+ * writeFile truncates first, and a reload landing in between reads an empty file, which is a valid
+ * file with no rules.
+ */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text)
+  await rename(`${path}.tmp`, path)
+}
 
 const goodRules = `---
 name: "airflow"
@@ -93,7 +103,7 @@ describe('a gateway routing by a rules file', () => {
   })
 
   it('stays ready with the last good rules when the file breaks, and says so', async () => {
-    await writeFile(file, 'name: "broken"\ncondition: "request.getHeader(" \nactions: []\n')
+    await replaceFile(file, 'name: "broken"\ncondition: "request.getHeader(" \nactions: []\n')
     await waitFor(async () => (await readyzDetail()).body.routingRules?.stale === true, {
       timeoutMs: 10_000,
       what: 'the broken file reported as stale',
@@ -112,7 +122,7 @@ describe('a gateway routing by a rules file', () => {
     expect(text).toContain('trino_gateway_routing_rules_stale 1\n')
     expect(text).toMatch(/trino_gateway_routing_rules_reload_failures_total [1-9]/)
 
-    await writeFile(file, goodRules)
+    await replaceFile(file, goodRules)
     await waitFor(async () => (await readyzDetail()).body.routingRules?.stale === false, {
       timeoutMs: 10_000,
       what: 'the repaired file in force again',
