@@ -15,6 +15,7 @@ import {
   type HealthThresholds,
   initialFlapGuardState,
 } from './flap-guard.ts'
+import { readBodyPrefix } from './probes/http.ts'
 import type { ClusterProbe, ProbeResult } from './probes/index.ts'
 import type { BackendRegistry } from './registry.ts'
 import {
@@ -157,7 +158,8 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
         headersTimeout: probeTimeoutMs,
         bodyTimeout: probeTimeoutMs,
       })
-      const text = await readBounded(response.body, infoProbeBodyBytesMax)
+      // An oversized body is cut at the bound and still answered (the stats probes fail it instead).
+      const { text } = await readBodyPrefix(response.body, infoProbeBodyBytesMax)
       let body: unknown = text
       try {
         body = JSON.parse(text)
@@ -220,21 +222,4 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
 function countless(trinoStatus: TrinoStatus): ProbeResult {
   return { trinoStatus, runningQueryCount: 0, queuedQueryCount: 0, numWorkerNodes: 0, userQueuedCount: null }
-}
-
-async function readBounded(
-  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
-  bytesMax: number,
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    chunks.push(Buffer.from(chunk))
-    size += chunk.length
-    if (size > bytesMax) {
-      body.destroy?.()
-      break
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, bytesMax).toString('utf8')
 }

@@ -42,7 +42,8 @@ export async function exchange(
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     })
-    const text = await readBounded(response.body, probeBodyBytesMax)
+    const { text, complete } = await readBodyPrefix(response.body, probeBodyBytesMax)
+    if (!complete) throw new Error(`response body larger than ${probeBodyBytesMax} bytes`)
     return { kind: 'response', statusCode: response.statusCode, headers: response.headers, text }
   } catch (error) {
     if (signal.aborted) return { kind: 'timeout' }
@@ -102,10 +103,14 @@ export function urlOf(proxyTo: string, path: string): string {
   return `${proxyTo.replace(/\/+$/, '')}${path}`
 }
 
-async function readBounded(
+/**
+ * Reads a response body up to `bytesMax` bytes; a larger body is destroyed once past the bound,
+ * and `complete` is false with the text cut at `bytesMax` bytes.
+ */
+export async function readBodyPrefix(
   body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
   bytesMax: number,
-): Promise<string> {
+): Promise<{ text: string; complete: boolean }> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {
@@ -113,8 +118,8 @@ async function readBounded(
     size += chunk.length
     if (size > bytesMax) {
       body.destroy?.()
-      throw new Error(`response body larger than ${bytesMax} bytes`)
+      break
     }
   }
-  return Buffer.concat(chunks).toString('utf8')
+  return { text: Buffer.concat(chunks).subarray(0, bytesMax).toString('utf8'), complete: size <= bytesMax }
 }
