@@ -2,18 +2,15 @@
  * A 100 MB result streams through a gateway running as its own process (`tsx gateway/main.ts`),
  * whose resident memory is read from /proc while the bytes flow.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../common/wait.ts'
-import packageJson from '../package.json' with { type: 'json' }
 import { openTestDatabase, type TestDatabase } from '../test-support/database.ts'
 import { type FakeTrino, startFakeTrino } from './test-support/fake-trino.ts'
 import { addBackend, stateOf } from './test-support/gateway.ts'
+import { type GatewayProcess, startGatewayProcess } from './test-support/process.ts'
 
 const resultBytes = Number(process.env.TGL_STREAM_MB ?? 100) * 1024 * 1024
 const rssGrowthBytesMax = 50 * 1024 * 1024
@@ -22,7 +19,7 @@ const warmUpBytes = 16 * 1024 * 1024
 
 let database: TestDatabase
 let trino: FakeTrino
-let child: ChildProcess | undefined
+let gatewayProcess: GatewayProcess | undefined
 let workDir: string
 
 beforeAll(async () => {
@@ -31,10 +28,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'tgl-stream-'))
 })
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-  }
+  await gatewayProcess?.stop()
   await trino?.close()
   await database?.close()
   await rm(workDir, { recursive: true, force: true })
@@ -92,34 +86,19 @@ describe('streaming through a gateway process', () => {
     'streams a 100 MB result with the gateway resident memory growing less than 50 MB',
     async () => {
       const configPath = join(workDir, 'config.yaml')
-      await writeFile(
+      gatewayProcess = await startGatewayProcess({
         configPath,
-        [
+        configLines: [
           'serverConfig:',
           '  http-server.http.port: 0',
           'dataStore:',
           `  jdbcUrl: ${database.url}`,
           'monitor:',
           '  taskDelay: 1h',
-        ].join('\n'),
-      )
-      // Exactly what `npm run gateway` runs, node flags included.
-      const [, ...scriptArgs] = (packageJson.scripts.gateway as string).split(' ')
-      child = spawn(
-        join(process.cwd(), 'node_modules/.bin/tsx'),
-        [...scriptArgs, '--config', configPath, '--seed', '5', '--log-level', 'warn'],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      )
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      const started = await new Promise<{ url: string; pid: number; seed: number }>((resolve, reject) => {
-        lines.on('line', (line) => {
-          if (line.includes('"gateway listening"'))
-            resolve(JSON.parse(line) as { url: string; pid: number; seed: number })
-        })
-        child?.on('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)))
+        ],
+        seed: 5,
       })
+      const started = gatewayProcess
       expect(started.seed).toBe(5)
       await addBackend(started.url, { name: 'big', proxyTo: trino.url })
       await waitFor(async () => (await stateOf(started.url, 'big')) === 'HEALTHY', {
@@ -153,9 +132,7 @@ describe('streaming through a gateway process', () => {
       expect(first.peak - first.baseline).toBeLessThan(rssGrowthBytesMax)
       expect(second.peak - second.baseline).toBeLessThan(rssGrowthBytesMax)
 
-      child.kill('SIGTERM')
-      const [code] = await once(child, 'exit')
-      expect(code).toBe(0)
+      expect(await gatewayProcess.stop()).toBe(0)
     },
     120_000,
   )
