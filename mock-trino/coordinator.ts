@@ -242,6 +242,10 @@ export class Coordinator {
   respondExecuting(queryId: string, token: number, nowMs: number): StatementResponse | undefined {
     const entry = this.find(queryId)
     if (entry === undefined) return undefined
+    // Two polls of one token can be in flight at once (a client retrying through a restarted
+    // gateway while its first long poll is still held): the later one gets the identical answer,
+    // and the query advances once, as in Trino.
+    if (token === entry.executingToken && entry.lastExecuting !== undefined) return entry.lastExecuting
     this.settleDue(entry, nowMs)
     const response = this.executingResponse(entry, token, nowMs)
     entry.executingToken = token

@@ -233,6 +233,25 @@ describe('statement protocol over raw HTTP', () => {
     expect((JSON.parse(page) as { data: unknown[] }).data).toEqual([[1], [1]])
   })
 
+  it('answers two polls of one token in flight at once identically, and the query advances once', async () => {
+    const mock = await start()
+    const first = await post(mock, 'SELECT 7 /* mock: duration=300ms rows=1 */')
+    const queued = (await (await fetch(first.nextUri as string)).json()) as Json
+    const executingUri = queued.nextUri as string
+    // Both long polls wait for the same results; the second arrives while the first is held.
+    const [one, two] = await Promise.all([
+      fetch(executingUri).then((r) => r.text()),
+      fetch(executingUri).then((r) => r.text()),
+    ])
+    expect(two).toBe(one)
+    const rest = await follow(JSON.parse(one) as Json)
+    expect(rest.at(-1)?.stats.state).toBe('FINISHED')
+    const rows = [JSON.parse(one) as Json, ...rest].flatMap(
+      (page) => (page.data as unknown[] | undefined) ?? [],
+    )
+    expect(rows).toEqual([[7]])
+  })
+
   it('cancels on DELETE of the nextUri with USER_CANCELED', async () => {
     const mock = await start()
     const first = await post(mock, 'SELECT 1 /* mock: duration=30s */')
