@@ -6,13 +6,13 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
 import { gatewayError } from '../errors.ts'
 import { redactUrl, resolvePostgresUrl } from './connection.ts'
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
+// Types only: PGlite (tens of MB of WASM and heap) is loaded when the embedded store starts.
+import type { EmbeddedPostgres } from './embedded.ts'
 import { loadMigrations, runMigrations } from './migrations.ts'
 import { backendStore, historyStore } from './records.ts'
 import type { DataStoreConfig, GatewayStore, StoreLogger } from './types.ts'
 
 export { redactUrl, resolvePostgresUrl } from './connection.ts'
-export { embeddedConnectionsMax } from './embedded.ts'
 export { migrationHistoryTable } from './migrations.ts'
 export type * from './types.ts'
 
@@ -50,6 +50,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Gateway
     )
   }
   if (configuredUrl === undefined) {
+    const { startEmbeddedPostgres } = await import('./embedded.ts')
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir })
     logger.info(
       { url: embedded.url, dataDir: embedded.dataDir ?? null },
