@@ -4,6 +4,7 @@
  * each is short even on the single-session embedded database.
  */
 import { gatewayError } from '../errors.ts'
+import { createGroupCommit } from './group-commit.ts'
 import type {
   BackendRecord,
   BackendStore,
@@ -17,6 +18,10 @@ import type {
 export const historyPageRowsMax = 1000
 /** Trino Gateway's default page size, used when `size` is below 1. */
 export const historyPageRowsDefault = 10
+/** History rows one group-committed INSERT carries at most (8 parameters a row). */
+export const historyInsertBatchRowsMax = 256
+/** Group-committed history INSERTs in flight at once; each holds one pool connection. */
+export const historyInsertFlushesInFlightMax = 4
 
 type Query = GatewayStore['query']
 
@@ -113,24 +118,35 @@ const historyColumns =
 
 export function historyStore(query: Query): QueryHistoryStore {
   return {
-    async insert(record) {
-      // One autocommitted statement: the row is committed when this resolves. A repeated query id
-      // keeps its first row, so a retried insert cannot move a query to another backend.
-      await query(
-        `INSERT INTO query_history (${historyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (query_id) DO NOTHING`,
-        [
-          record.queryId,
-          record.queryText,
-          record.created,
-          stripTrailingSlash(record.backendUrl),
-          record.userName,
-          record.source,
-          record.routingGroup,
-          stripTrailingSlash(record.externalUrl),
-        ],
-      )
-    },
+    insert: createGroupCommit<QueryHistoryRecord>({
+      // One autocommitted statement per batch: every row of it is committed when its caller's
+      // promise resolves. A repeated query id keeps its first row, so a retried insert cannot move a
+      // query to another backend.
+      flush: async (batch) => {
+        const parameters: unknown[] = []
+        const tuples = batch.map((record) => {
+          const at = parameters.length
+          parameters.push(
+            record.queryId,
+            record.queryText,
+            record.created,
+            stripTrailingSlash(record.backendUrl),
+            record.userName,
+            record.source,
+            record.routingGroup,
+            stripTrailingSlash(record.externalUrl),
+          )
+          return `(${Array.from({ length: 8 }, (_, i) => `$${at + i + 1}`).join(', ')})`
+        })
+        await query(
+          `INSERT INTO query_history (${historyColumns}) VALUES ${tuples.join(', ')}
+           ON CONFLICT (query_id) DO NOTHING`,
+          parameters,
+        )
+      },
+      batchItemsMax: historyInsertBatchRowsMax,
+      flushesInFlightMax: historyInsertFlushesInFlightMax,
+    }),
     async findByQueryId(queryId) {
       const rows = await query<HistoryRow>(
         `SELECT ${historyColumns} FROM query_history WHERE query_id = $1`,
