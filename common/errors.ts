@@ -20,6 +20,20 @@ export class CodedError extends Error {
   }
 }
 
+/** A catalog of errors: stable code → the HTTP status it maps to and what it means. */
+export type ErrorCatalog = Readonly<Record<string, { statusCode: number; summary: string }>>
+
+/** The builder of a catalog's errors: the code picks the status, so callers never repeat it. */
+export function catalogErrors<Catalog extends ErrorCatalog>(
+  catalog: Catalog,
+): (
+  code: keyof Catalog & string,
+  message: string,
+  details?: Readonly<Record<string, unknown>>,
+) => CodedError {
+  return (code, message, details) => new CodedError(code, message, catalog[code]?.statusCode, details)
+}
+
 /** Formats zod issues as `path: message (got <value>)` lines, for errors people read. */
 export function describeIssues(
   issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,

@@ -3,7 +3,7 @@
  * and tests) with the HTTP status it maps to and what it means. Append new entries; never rename
  * or renumber one, since operators and tests match on the codes.
  */
-import { CodedError } from '../common/errors.ts'
+import { catalogErrors, type ErrorCatalog } from '../common/errors.ts'
 import { routingRuleErrors } from './routing/rules/errors.ts'
 
 export const gatewayErrors = {
@@ -73,15 +73,9 @@ export const gatewayErrors = {
 
   // Routing rules, request analysis and the external routing service (gateway/routing/rules/*).
   ...routingRuleErrors,
-} as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
+} as const satisfies ErrorCatalog
 
 export type GatewayErrorCode = keyof typeof gatewayErrors
 
 /** Builds the CodedError of a catalog entry, with its status code. */
-export function gatewayError(
-  code: GatewayErrorCode,
-  message: string,
-  details?: Readonly<Record<string, unknown>>,
-): CodedError {
-  return new CodedError(code, message, gatewayErrors[code].statusCode, details)
-}
+export const gatewayError = catalogErrors(gatewayErrors)

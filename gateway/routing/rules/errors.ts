@@ -3,7 +3,7 @@
  * Same shape as `gatewayErrors` in `gateway/errors.ts`, so the integrator can spread them into the
  * gateway's one catalog (`...routingRuleErrors`). Never rename a code: logs and tests match on them.
  */
-import { CodedError } from '../../../common/errors.ts'
+import { catalogErrors, type ErrorCatalog } from '../../../common/errors.ts'
 
 export const routingRuleErrors = {
   ROUTING_RULES_FILE_UNREADABLE: { statusCode: 500, summary: 'the routing-rules file cannot be read' },
@@ -38,17 +38,11 @@ export const routingRuleErrors = {
     statusCode: 502,
     summary: 'the external routing service failed; the header group or the default group was used',
   },
-} as const satisfies Readonly<Record<string, { statusCode: number; summary: string }>>
+} as const satisfies ErrorCatalog
 
 export type RoutingRuleErrorCode = keyof typeof routingRuleErrors
 
-export function routingRuleError(
-  code: RoutingRuleErrorCode,
-  message: string,
-  details?: Readonly<Record<string, unknown>>,
-): CodedError {
-  return new CodedError(code, message, routingRuleErrors[code].statusCode, details)
-}
+export const routingRuleError = catalogErrors(routingRuleErrors)
 
 /** Where a piece of MVEL text starts, 1-based, relative to the expression's own text. */
 export interface SourcePosition {
