@@ -28,16 +28,7 @@ export async function findBackendForQueryId(queryId: string, deps: StickyLookupD
   let historyError: string | undefined
   try {
     const row = await deps.history.findByQueryId(queryId)
-    if (row !== undefined) {
-      const target: QueryTarget = {
-        queryId,
-        backendUrl: row.backendUrl,
-        routingGroup: row.routingGroup,
-        externalUrl: row.externalUrl,
-      }
-      deps.cache.set(target)
-      return { found: true, target, source: 'history' }
-    }
+    if (row !== undefined) return remember(deps, row, 'history')
   } catch (error) {
     // The database being down must not stop a probe that can still find the query.
     historyError = (error as Error).message
@@ -45,19 +36,26 @@ export async function findBackendForQueryId(queryId: string, deps: StickyLookupD
 
   const backends = deps.backends()
   const owner = await firstTrue(backends, (backend) => deps.probe(backend, queryId))
-  if (owner !== undefined) {
-    const target: QueryTarget = {
-      queryId,
-      backendUrl: owner.proxyTo,
-      routingGroup: owner.routingGroup,
-      externalUrl: owner.externalUrl,
-    }
-    deps.cache.set(target)
-    return { found: true, target, source: 'probe' }
-  }
+  if (owner !== undefined) return remember(deps, { queryId, backendUrl: owner.proxyTo, ...owner }, 'probe')
   return historyError === undefined
     ? { found: false, probed: backends.length }
     : { found: false, probed: backends.length, historyError }
+}
+
+/** Caches a target found past the cache, so the query's next request is answered from memory. */
+function remember(
+  deps: StickyLookupDeps,
+  found: QueryTarget,
+  source: Exclude<StickySource, 'cache'>,
+): StickyLookup {
+  const target: QueryTarget = {
+    queryId: found.queryId,
+    backendUrl: found.backendUrl,
+    routingGroup: found.routingGroup,
+    externalUrl: found.externalUrl,
+  }
+  deps.cache.set(target)
+  return { found: true, target, source }
 }
 
 /** The first item whose check resolves true, waiting for every check before giving up. */
