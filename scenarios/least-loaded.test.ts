@@ -5,8 +5,9 @@
  * runs' own reports beside it.
  *
  * The one latency assertion is relative (least-loaded p95 below random p95 on the same machine at
- * the same time) and the scenario is built so the gap is wide: under the random router most of
- * the workers pile onto the slow cluster, and those beyond its 14 slots wait behind 5 s queries.
+ * the same time) and the scenario is built so the gap is wide: under the random router
+ * the slow cluster keeps getting every other query, and those beyond its 4 slots wait behind 3 s
+ * queries, while the least-loaded router stops sending it anything once it has a queue.
  */
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
