@@ -22,9 +22,10 @@ import {
   quickStartupAllowanceS,
 } from './plan.ts'
 import {
-  gatewayScriptNodeFlags,
   parseProcStatCpuSeconds,
   parseProcStatusRssMb,
+  readStartScriptNodeFlags,
+  startScriptNodeFlags,
   withProperties,
 } from './processes.ts'
 import { progressLine } from './progress.ts'
@@ -408,12 +409,27 @@ describe('shell helpers', () => {
   })
 
   it.each([
-    { script: 'tsx --max-semi-space-size=4 gateway/main.ts', flags: ['--max-semi-space-size=4'] },
-    { script: 'tsx gateway/main.ts', flags: [] },
-    { script: 'tsx --a=1 --b gateway/main.ts --config x', flags: ['--a=1', '--b'] },
-    { script: undefined, flags: [] },
-  ])('starts the gateway with the Node flags of npm run gateway: $script', ({ script, flags }) => {
-    expect(gatewayScriptNodeFlags(script)).toEqual(flags)
+    { script: 'node --max-semi-space-size=4 dist/gateway/main.js', flags: ['--max-semi-space-size=4'] },
+    { script: 'node dist/gateway/main.js', flags: [] },
+    { script: '  node --a=1 --b  dist/gateway/main.js --config x', flags: ['--a=1', '--b'] },
+  ])('starts the gateway with the Node flags of npm start: $script', ({ script, flags }) => {
+    expect(startScriptNodeFlags(script)).toEqual(flags)
+  })
+
+  it.each([
+    { script: undefined, why: 'no start script' },
+    { script: 'tsx --max-semi-space-size=4 gateway/main.ts', why: 'not plain node' },
+    { script: 'node --max-semi-space-size=4 gateway/main.ts', why: 'not the build' },
+    { script: 'node --import tsx dist/gateway/main.js', why: 'a flag value after a space' },
+    { script: 'node --max-semi-space-size=4', why: 'no file' },
+  ])('refuses a start script that does not run the build ($why)', ({ script }) => {
+    expect(() => startScriptNodeFlags(script)).toThrow(
+      /scripts\.start must be "node \[--flag=value \.\.\.\] dist\/gateway\/main\.js"/,
+    )
+  })
+
+  it("reads the flags of this repository's npm start", async () => {
+    expect(await readStartScriptNodeFlags()).toContain('--max-semi-space-size=4')
   })
 
   it('overrides config.properties keys and keeps the others', () => {

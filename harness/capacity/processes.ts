@@ -5,6 +5,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { stringify } from 'yaml'
+import { gatewayOutDir } from '../../scripts/build.ts'
 import { HarnessError } from '../errors.ts'
 
 /**
@@ -47,19 +48,27 @@ export interface ChildHandle {
 
 export interface SpawnOptions {
   what: string
-  /** Node flags before `--import tsx` (e.g. --cpu-prof). */
+  /** Node flags before the script (e.g. --cpu-prof); `spawnTsx` adds `--import tsx` after them. */
   nodeFlags?: readonly string[]
   script: string
   args: readonly string[]
   ready: RegExp
 }
 
-/** Starts `node [flags] --import tsx <script> <args>` and waits for its ready line on stdout. */
-export async function spawnTsx(options: SpawnOptions): Promise<ChildHandle> {
+/** Starts `node [flags] --import tsx <script> <args>` (TypeScript sources) and waits for its ready line on stdout. */
+export function spawnTsx(options: SpawnOptions): Promise<ChildHandle> {
+  return spawnNode({ ...options, nodeFlags: [...(options.nodeFlags ?? []), '--import', 'tsx'] })
+}
+
+/** Starts `node [flags] <script> <args>` in the repository and waits for its ready line on stdout. */
+export async function spawnNode(options: SpawnOptions): Promise<ChildHandle> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? []), '--import', 'tsx', options.script, ...options.args],
-    { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    [...(options.nodeFlags ?? []), options.script, ...options.args],
+    {
+      cwd: repositoryRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   liveChildren.add(child)
   child.once('exit', () => liveChildren.delete(child))
@@ -186,30 +195,42 @@ export async function startMockProcess(
   return { url: handle.readyMatch[1] as string, handle }
 }
 
+/** The file `npm start` runs: the entry of `npm run build`'s bundle, relative to the repository. */
+export const startScriptEntry = path.relative(repositoryRoot, path.join(gatewayOutDir, 'main.js'))
+
 /**
- * The Node flags of `npm run gateway` (e.g. `--max-semi-space-size=4`), so the measured process is
- * the one operators start: `"tsx <flags> gateway/main.ts"` gives `<flags>`.
+ * The Node flags of `npm start` (e.g. `--max-semi-space-size=4`), so the measured process is the one
+ * operators start: `"node <flags> dist/gateway/main.js"` gives `<flags>`. Flags take their values
+ * with `=`. Any other form of the script is refused: the run would measure something else.
  */
-export function gatewayScriptNodeFlags(script: string | undefined): string[] {
-  if (script === undefined) return []
+export function startScriptNodeFlags(script: string | undefined): string[] {
+  const expected = `package.json scripts.start must be "node [--flag=value ...] ${startScriptEntry}"`
+  if (script === undefined) throw new HarnessError('TOPOLOGY_START_FAILED', `${expected}; it has none`)
   const words = script.trim().split(/\s+/)
-  const start = words[0] === 'tsx' ? 1 : 0
   const flags: string[] = []
-  for (const word of words.slice(start)) {
-    if (!word.startsWith('--')) break
-    flags.push(word)
+  let index = 1
+  for (; index < words.length && (words[index] as string).startsWith('-'); index++) {
+    flags.push(words[index] as string)
+  }
+  if (words[0] !== 'node' || words[index] !== startScriptEntry) {
+    throw new HarnessError('TOPOLOGY_START_FAILED', `${expected} (got ${JSON.stringify(script)})`)
   }
   return flags
 }
 
-export async function readGatewayScriptNodeFlags(): Promise<string[]> {
+export async function readStartScriptNodeFlags(): Promise<string[]> {
   const manifest = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>
   }
-  return gatewayScriptNodeFlags(manifest.scripts?.gateway)
+  return startScriptNodeFlags(manifest.scripts?.start)
 }
 
+/**
+ * Starts the gateway's production build (`mainFile`, from `buildGateway`) with plain `node`, as
+ * `npm start` does: `node <nodeFlags> [--cpu-prof ...] <mainFile> --config <written config> ...`.
+ */
 export async function startGatewayProcess(options: {
+  mainFile: string
   config: Record<string, unknown>
   seed: number
   workDir: string
@@ -218,13 +239,13 @@ export async function startGatewayProcess(options: {
 }): Promise<{ url: string; handle: ChildHandle }> {
   const configFile = path.join(options.workDir, 'gateway-config.yaml')
   await writeFile(configFile, stringify(options.config))
-  const handle = await spawnTsx({
+  const handle = await spawnNode({
     what: 'the gateway process',
     nodeFlags: [
       ...options.nodeFlags,
       ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir]),
     ],
-    script: 'gateway/main.ts',
+    script: options.mainFile,
     args: ['--config', configFile, '--seed', String(options.seed), '--log-level', 'warn'],
     ready: /"msg":"gateway listening","url":"([^"]+)"/,
   })

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import { Agent, request } from 'undici'
@@ -8,6 +8,7 @@ import { parseDurationMs } from '../../common/duration.ts'
 import { randomSeed } from '../../common/random.ts'
 import { sleepMs } from '../../common/wait.ts'
 import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../../gateway/config.ts'
+import { buildGateway, distRoot } from '../../scripts/build.ts'
 import { HarnessError } from '../errors.ts'
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts'
 import type { ClientSpec, Scenario } from '../scenario/schema.ts'
@@ -18,12 +19,13 @@ import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './p
 import {
   type ChildHandle,
   type ProcessSample,
-  readGatewayScriptNodeFlags,
+  readStartScriptNodeFlags,
   rssPeakSampler,
   sampleProcess,
   startDatabaseProcess,
   startGatewayProcess,
   startMockProcess,
+  startScriptEntry,
   trackWorkDir,
 } from './processes.ts'
 import type { Progress } from './progress.ts'
@@ -368,6 +370,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
   const loadAverage1mStart = loadavg()[0] ?? 0
   const workDir = await mkdtemp(path.join(tmpdir(), 'tgl-capacity-'))
   trackWorkDir(workDir, true)
+  /** This run's build of the gateway: under dist/, so its external packages resolve from node_modules. */
+  let buildDir: string | undefined
   const children: ChildHandle[] = []
   const dispatcher = new Agent({ connections: 8 })
   let scenarioName: string | null = null
@@ -402,6 +406,13 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       gatewayConfigWith(databaseUrlGiven ?? 'postgres://127.0.0.1:1/unused'),
       'the capacity run gateway configuration',
     )
+    // The gateway runs as `npm start` runs it: plain node on the bundle `npm run build` writes,
+    // with the start script's flags; built afresh for this run into its own folder under dist/.
+    const gatewayNodeFlags = await readStartScriptNodeFlags()
+    await mkdir(distRoot, { recursive: true })
+    buildDir = await mkdtemp(path.join(distRoot, 'capacity-'))
+    trackWorkDir(buildDir, true)
+    const gatewayBuild = await buildGateway({ outDir: path.join(buildDir, 'gateway') })
     // The database and the mocks start side by side (tsx compiles each on start-up); the gateway
     // needs the database's URL, so it starts after.
     const track = <T extends { handle: ChildHandle }>(started: T): T => {
@@ -431,8 +442,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       mockPids.set(cluster.name, started.handle.pid)
     })
     const gatewayConfig = gatewayConfigWith(databaseUrl)
-    const gatewayNodeFlags = await readGatewayScriptNodeFlags()
     const gatewayProcess = await startGatewayProcess({
+      mainFile: gatewayBuild.mainFile,
       nodeFlags: gatewayNodeFlags,
       config: gatewayConfig,
       seed,
@@ -553,7 +564,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         clusters: topology.clusters.map((c) => ({ name: c.name, routingGroup: c.routingGroup })),
         directTarget: topology.directTarget,
         database: databaseLabel,
-        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, '--import tsx gateway/main.ts'].join(' ')}, as npm run gateway), each mock coordinator and the embedded database in separate processes on one machine`,
+        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build), each mock coordinator and the embedded database in separate processes on one machine`,
       },
       protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
       direct,
@@ -568,5 +579,9 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     await dispatcher.close()
     await rm(workDir, { recursive: true, force: true })
     trackWorkDir(workDir, false)
+    if (buildDir !== undefined) {
+      await rm(buildDir, { recursive: true, force: true })
+      trackWorkDir(buildDir, false)
+    }
   }
 }
