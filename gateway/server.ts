@@ -1,8 +1,8 @@
 /**
- * Wires the gateway: fastify for the admin APIs, an `onRequest` hook that hands whitelisted paths
- * to the proxy before any route matches (whitelisted paths win, as in Trino Gateway's pre-matching
- * filter), the health monitor and the history retention task.
+ * Wires the gateway: one HTTP server whose whitelisted paths go straight to the proxy and whose
+ * other paths go to fastify (the admin APIs), the health monitor and the history retention task.
  */
+import { createServer } from 'node:http'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { Agent } from 'undici'
 import { CodedError } from '../common/errors.ts'
@@ -30,6 +30,8 @@ import type { GatewayStore } from './store/types.ts'
 export const backendConnectionsMax = 256
 /** Idle keep-alive connections to backends close after this long. */
 export const backendKeepAliveTimeoutMs = 30_000
+/** Idle client keep-alive connections close after this long (fastify's default). */
+export const gatewayKeepAliveTimeoutMs = 72_000
 /** Largest admin-API body accepted. */
 export const adminBodyBytesMax = 1024 * 1024
 
@@ -65,7 +67,27 @@ export interface GatewayServer {
 export async function buildGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
   const { config, store } = options
   const logLevel = options.logLevel ?? 'info'
+  const debugLogging = logLevel === 'debug' || logLevel === 'trace'
+  // Proxied paths go to the data plane straight from the HTTP server, before fastify builds its
+  // request and reply objects and runs routing and hooks (whitelisted paths win, as in Trino
+  // Gateway's pre-matching filter); everything else is fastify's.
+  let dataPlane: DataPlane | undefined
   const app = Fastify({
+    serverFactory: (fastifyHandler) => {
+      const server = createServer((request, response) => {
+        const url = request.url ?? '/'
+        const queryIndex = url.indexOf('?')
+        const path = queryIndex === -1 ? url : url.slice(0, queryIndex)
+        if (dataPlane?.isProxiedPath(path)) void dataPlane.handle(request, response)
+        else fastifyHandler(request, response)
+      })
+      // What fastify sets on a server of its own: long keep-alive, no request or socket timeout
+      // (result streams may run long; routing.asyncTimeout bounds the backend side).
+      server.keepAliveTimeout = gatewayKeepAliveTimeoutMs
+      server.requestTimeout = 0
+      server.setTimeout(0)
+      return server
+    },
     logger: logLevel === 'silent' ? false : { level: logLevel },
     // Streams can run long: close() must not wait for clients to finish reading.
     forceCloseConnections: true,
@@ -147,18 +169,14 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     dispatcher,
     logger,
     emitDecision: (record) => hub.emit(record),
+    decisionsWanted: () => hub.hasListeners || debugLogging,
     serverPort: () => {
       const address = app.server.address()
       return typeof address === 'object' && address !== null ? address.port : config.serverConfig.httpPort
     },
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0] ?? '/'
-    if (!proxy.isProxiedPath(path)) return
-    reply.hijack()
-    await proxy.handle(request.raw, reply.raw)
-  })
+  dataPlane = proxy
 
   // Admin bodies arrive as text whatever their content type: each route parses and validates them,
   // so a malformed body gets the same named 400 as an invalid one.

@@ -4,7 +4,7 @@
  * durable work is recording a new query id before its first response reaches the client.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { CodedError } from '../../common/errors.ts'
 import { rngFor } from '../../common/random.ts'
@@ -16,11 +16,17 @@ import { routingGroupHeader } from '../routing/header-selector.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
 import type { BackendRecord, QueryHistoryStore } from '../store/types.ts'
-import { backendRequestHeaders, clientResponseHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
+import { forwardToBackend, type HoldBack } from './forward.ts'
+import { backendRequestHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
 import { createPathFilter, proxiedMethods, statementPathOf } from './path-filter.ts'
 import { extractQueryId } from './query-id.ts'
 import type { QueryIdCache, QueryTarget } from './query-id-cache.ts'
-import { rewriteBackendUri, rewritePrefix, scanQueryResultsPrefix } from './query-results-scan.ts'
+import {
+  rewriteBackendUri,
+  rewritePrefix,
+  type ScanResult,
+  scanQueryResultsPrefix,
+} from './query-results-scan.ts'
 import { bodyAfterPrefix, readBodyPrefix } from './request-body.ts'
 import { findBackendForQueryId, type StickySource } from './sticky.ts'
 
@@ -58,6 +64,11 @@ export interface ProxyDeps {
   dispatcher: Dispatcher
   logger: ProxyLogger
   emitDecision: (record: RoutingDecisionRecord) => void
+  /**
+   * Whether anyone reads decision records now (a listener, or debug logging): building one costs
+   * more CPU than the rest of a follow-up's routing, so none is built when nobody reads it.
+   */
+  decisionsWanted: () => boolean
   /** The port the gateway listens on (X-Forwarded-Port). */
   serverPort: () => number
 }
@@ -87,16 +98,11 @@ export function createProxy(deps: ProxyDeps): DataPlane {
   let requestSequence = 0
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const abort = new AbortController()
-    const onClientGone = () => {
-      if (!response.writableFinished) abort.abort(new Error('the client went away'))
-    }
-    response.on('close', onClientGone)
     try {
-      await serve(request, response, abort.signal)
+      await serve(request, response)
     } catch (error) {
-      if (abort.signal.aborted) {
-        logger.debug({ url: request.url }, 'client went away; upstream request aborted')
+      if (response.destroyed || request.destroyed) {
+        logger.debug({ url: request.url, err: (error as Error).message }, 'client went away')
       } else {
         logger.error({ err: (error as Error).message, url: request.url }, 'proxy failure')
       }
@@ -105,16 +111,17 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       } else {
         response.destroy()
       }
-    } finally {
-      response.off('close', onClientGone)
     }
   }
 
-  async function serve(
-    request: IncomingMessage,
-    response: ServerResponse,
-    signal: AbortSignal,
-  ): Promise<void> {
+  /** The gateway's port, read once it is listening (the address does not change afterwards). */
+  let knownServerPort = 0
+  function serverPort(): number {
+    if (knownServerPort === 0) knownServerPort = deps.serverPort()
+    return knownServerPort
+  }
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = (request.method ?? 'GET').toUpperCase()
     const rawUrl = request.url ?? '/'
     const queryIndex = rawUrl.indexOf('?')
@@ -135,14 +142,16 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     const headers = flatHeaders(request)
     const user = requestUserOf(request.headers)
     const traceToken = headers['x-trino-trace-token']
-    const base = {
-      timestampMs: Date.now(),
-      method,
-      path,
-      traceToken: traceToken ?? null,
-      user: user ?? null,
-      routingGroupHeader: headers[routingGroupHeader] ?? null,
-    }
+    const base: DecisionBase | undefined = deps.decisionsWanted()
+      ? {
+          timestampMs: Date.now(),
+          method,
+          path,
+          traceToken: traceToken ?? null,
+          user: user ?? null,
+          routingGroupHeader: headers[routingGroupHeader] ?? null,
+        }
+      : undefined
 
     const queryId = extractQueryId({
       method,
@@ -174,20 +183,21 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         return
       }
       target = stickyTarget(lookup.target)
-      emit({
-        ...base,
-        queryId,
-        kind: 'sticky',
-        stickySource: lookup.source,
-        requestedGroup: null,
-        candidates: [],
-        selectedGroup: lookup.target.routingGroup,
-        fallback: false,
-        backend: target.backend?.name ?? null,
-        backendUrl: target.backendUrl,
-        reason: stickyReason(queryId, lookup.source),
-        errorCode: null,
-      })
+      if (base !== undefined) {
+        emit(base, {
+          queryId,
+          kind: 'sticky',
+          stickySource: lookup.source,
+          requestedGroup: null,
+          candidates: [],
+          selectedGroup: lookup.target.routingGroup,
+          fallback: false,
+          backend: target.backend?.name ?? null,
+          backendUrl: target.backendUrl,
+          reason: stickyReason(queryId, lookup.source),
+          errorCode: null,
+        })
+      }
     } else {
       const routingRequest: RoutingRequest = {
         method,
@@ -227,27 +237,32 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         rng: rngFor(options.seed, traceToken ?? `request/${requestSequence++}`),
         user,
       })
-      const shared = {
-        ...base,
-        queryId: null,
-        kind: 'routed' as const,
-        stickySource: null,
-        requestedGroup: requestedGroup ?? null,
-        candidates: outcome.candidates.map((candidate) => candidate.name),
-        selectedGroup: outcome.routingGroup,
-        fallback: outcome.fallback,
-        reason: outcome.reason,
-      }
+      const routed = (backend: BackendRecord | null, errorCode: string | null) =>
+        base === undefined
+          ? undefined
+          : emit(base, {
+              queryId: null,
+              kind: 'routed',
+              stickySource: null,
+              requestedGroup: requestedGroup ?? null,
+              candidates: outcome.candidates.map((candidate) => candidate.name),
+              selectedGroup: outcome.routingGroup,
+              fallback: outcome.fallback,
+              backend: backend?.name ?? null,
+              backendUrl: backend?.proxyTo ?? null,
+              reason: outcome.reason,
+              errorCode,
+            })
       if (!outcome.ok) {
         const error = gatewayError('NO_ROUTABLE_BACKEND', `no backend to route to: ${outcome.reason}`, {
           routingGroup: requestedGroup ?? options.defaultRoutingGroup,
           defaultRoutingGroup: options.defaultRoutingGroup,
         })
-        emit({ ...shared, backend: null, backendUrl: null, errorCode: error.code })
+        routed(null, error.code)
         sendError(response, error)
         return
       }
-      emit({ ...shared, backend: outcome.backend.name, backendUrl: outcome.backend.proxyTo, errorCode: null })
+      routed(outcome.backend, null)
       target = {
         backend: outcome.backend,
         backendUrl: outcome.backend.proxyTo,
@@ -259,7 +274,6 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     await forward({
       request,
       response,
-      signal,
       method,
       path,
       target,
@@ -284,7 +298,6 @@ export function createProxy(deps: ProxyDeps): DataPlane {
   async function forward(exchange: {
     request: IncomingMessage
     response: ServerResponse
-    signal: AbortSignal
     method: string
     path: string
     target: Target
@@ -294,20 +307,20 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     extraHeaders: Readonly<Record<string, string>>
     headers: Readonly<Record<string, string>>
   }): Promise<void> {
-    const { request, response, signal, method, path, target } = exchange
+    const { request, response, method, path, target } = exchange
     const backendName = target.backend?.name ?? target.backendUrl
-    const base = new URL(target.backendUrl)
+    const backend = parsedBackendUrl(target.backendUrl)
     const upstreamHeaders = backendRequestHeaders(
       request.headers,
       {
         forwardedHeadersEnabled: options.forwardedHeadersEnabled,
         clientAddress: request.socket.remoteAddress ?? '',
         scheme: 'http',
-        serverPort: deps.serverPort(),
+        serverPort: serverPort(),
       },
       exchange.extraHeaders,
     )
-    let upstreamBody: Dispatcher.DispatchOptions['body']
+    let upstreamBody: Buffer | Readable | null = null
     if (exchange.body !== undefined) {
       upstreamBody = exchange.body.complete
         ? exchange.body.prefix
@@ -320,114 +333,114 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       delete upstreamHeaders['content-length']
     }
 
-    let upstream: Dispatcher.ResponseData
-    try {
-      upstream = await deps.dispatcher.request({
-        origin: base.origin,
-        path: `${base.pathname.replace(/\/$/, '')}${request.url ?? '/'}`,
+    const statementPath = statementPathOf(path, options.statementPaths)
+    let isNewQuery = false
+    const hold: HoldBack<ScanResult> | undefined =
+      statementPath === undefined || !(method === 'POST' || options.rewriteNextUri)
+        ? undefined
+        : {
+            bytesMax: responseScanBytesMax,
+            wanted(statusCode, headers) {
+              const contentType = String(headers['content-type'] ?? '')
+              isNewQuery = method === 'POST' && statusCode === 200
+              return (
+                contentType.includes('json') &&
+                headers['content-encoding'] === undefined &&
+                (isNewQuery || options.rewriteNextUri)
+              )
+            },
+            inspect(prefix) {
+              const scan = scanQueryResultsPrefix(prefix)
+              return { decided: scan.decided, found: scan }
+            },
+            release: (prefix, scan) =>
+              releaseStatementAnswer(prefix, scan, isNewQuery, exchange, target, backendName),
+          }
+
+    const result = await forwardToBackend(
+      deps.dispatcher,
+      {
+        origin: backend.origin,
+        path: `${backend.basePath}${request.url ?? '/'}`,
         method: method as Dispatcher.HttpMethod,
         headers: upstreamHeaders,
-        body: upstreamBody ?? null,
-        signal,
-        headersTimeout: options.asyncTimeoutMs,
-        bodyTimeout: options.asyncTimeoutMs,
-      })
-    } catch (error) {
-      if (signal.aborted) throw error
-      const code = (error as { code?: string }).code
-      const failure =
-        code === 'UND_ERR_HEADERS_TIMEOUT'
-          ? gatewayError(
-              'BACKEND_TIMEOUT',
-              `backend ${backendName} (${target.backendUrl}) did not answer within routing.asyncTimeout (${options.asyncTimeoutMs} ms)`,
-              { backend: backendName },
-            )
-          : gatewayError(
-              'BACKEND_UNREACHABLE',
-              `request to backend ${backendName} (${target.backendUrl}) failed: ${describeNetworkError(error)}`,
-              { backend: backendName },
-            )
-      logger.warn({ backend: backendName, err: failure.message }, 'backend request failed')
-      sendError(response, failure)
-      return
-    }
-
-    const statusCode = upstream.statusCode
-    const contentType = String(upstream.headers['content-type'] ?? '')
-    const statementPath = statementPathOf(path, options.statementPaths)
-    const isNewQuery = method === 'POST' && statementPath !== undefined && statusCode === 200
-    const readable = contentType.includes('json') && upstream.headers['content-encoding'] === undefined
-    const mustScan = readable && (isNewQuery || (options.rewriteNextUri && statementPath !== undefined))
-    if (!mustScan) {
-      response.writeHead(statusCode, clientResponseHeaders(upstream.headers))
-      await pipeline(upstream.body, response)
-      return
-    }
-
-    const iterator = upstream.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-    let prefix: Buffer = Buffer.alloc(0)
-    let ended = false
-    for (;;) {
-      const next = await iterator.next()
-      if (next.done) {
-        ended = true
-        break
+        body: upstreamBody,
+        timeoutMs: options.asyncTimeoutMs,
+      },
+      response,
+      hold,
+    )
+    switch (result.kind) {
+      case 'done':
+        return
+      case 'replaced':
+        sendError(response, result.error)
+        return
+      case 'aborted':
+        logger.debug({ url: request.url, reason: result.reason }, 'proxied exchange aborted')
+        return
+      case 'failed': {
+        const code = (result.error as { code?: string }).code
+        const failure =
+          code === 'UND_ERR_HEADERS_TIMEOUT'
+            ? gatewayError(
+                'BACKEND_TIMEOUT',
+                `backend ${backendName} (${target.backendUrl}) did not answer within routing.asyncTimeout (${options.asyncTimeoutMs} ms)`,
+                { backend: backendName },
+              )
+            : gatewayError(
+                'BACKEND_UNREACHABLE',
+                `request to backend ${backendName} (${target.backendUrl}) failed: ${describeNetworkError(result.error)}`,
+                { backend: backendName },
+              )
+        logger.warn({ backend: backendName, err: failure.message }, 'backend request failed')
+        sendError(response, failure)
+        return
       }
-      prefix = Buffer.concat([prefix, next.value])
-      if (prefix.length >= responseScanBytesMax || scanQueryResultsPrefix(prefix).decided) break
     }
-    const scan = scanQueryResultsPrefix(prefix)
+  }
 
+  /**
+   * A statement answer's prefix on its way to the client: a new query's id is recorded first (an
+   * unrecordable query is cancelled and the client gets the error instead), then the URIs that
+   * point at the backend are rewritten to the gateway.
+   */
+  async function releaseStatementAnswer(
+    prefix: Buffer,
+    scan: ScanResult,
+    isNewQuery: boolean,
+    exchange: {
+      request: IncomingMessage
+      method: string
+      bodyText: string
+      user: string | undefined
+      headers: Readonly<Record<string, string>>
+    },
+    target: Target,
+    backendName: string,
+  ): Promise<Buffer | CodedError> {
     if (isNewQuery) {
       const queryId = scan.fields.find((field) => field.key === 'id')?.value
       if (queryId !== undefined && queryId !== '') {
         const recorded = await record(queryId, exchange, target)
         if (!recorded.ok) {
-          upstream.body.destroy()
           await cancelQuery(target, queryId, exchange.user)
-          sendError(
-            response,
-            gatewayError(
-              'QUERY_HISTORY_WRITE_FAILED',
-              `query ${queryId} on backend ${backendName} could not be recorded in query_history (${recorded.reason}); it was cancelled so that it does not run unreachable`,
-              { queryId, backend: backendName },
-            ),
+          return gatewayError(
+            'QUERY_HISTORY_WRITE_FAILED',
+            `query ${queryId} on backend ${backendName} could not be recorded in query_history (${recorded.reason}); it was cancelled so that it does not run unreachable`,
+            { queryId, backend: backendName },
           )
-          return
         }
       }
     }
-
-    let out = prefix
-    if (options.rewriteNextUri) {
-      const origins = backendOrigins(target)
-      const gatewayOrigin = gatewayOriginOf(
-        request.headers,
-        options.forwardedHeadersEnabled,
-        `127.0.0.1:${deps.serverPort()}`,
-      )
-      out = rewritePrefix(prefix, scan.fields, (uri) => rewriteBackendUri(uri, origins, gatewayOrigin))
-    }
-    const responseHeaders = clientResponseHeaders(upstream.headers)
-    if (responseHeaders['content-length'] !== undefined && out !== prefix) {
-      responseHeaders['content-length'] = String(
-        Number(responseHeaders['content-length']) + out.length - prefix.length,
-      )
-    }
-    response.writeHead(statusCode, responseHeaders)
-    if (!response.write(out)) await drained(response)
-    if (!ended) {
-      for (;;) {
-        if (response.destroyed) {
-          upstream.body.destroy()
-          return
-        }
-        const next = await iterator.next()
-        if (next.done) break
-        if (!response.write(next.value)) await drained(response)
-      }
-    }
-    response.end()
+    if (!options.rewriteNextUri) return prefix
+    const origins = backendOrigins(target)
+    const gatewayOrigin = gatewayOriginOf(
+      exchange.request.headers,
+      options.forwardedHeadersEnabled,
+      `127.0.0.1:${serverPort()}`,
+    )
+    return rewritePrefix(prefix, scan.fields, (uri) => rewriteBackendUri(uri, origins, gatewayOrigin))
   }
 
   async function record(
@@ -495,20 +508,39 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     return answer.statusCode === 200
   }
 
-  function emit(record: RoutingDecisionRecord): void {
+  function emit(base: DecisionBase, decision: Omit<RoutingDecisionRecord, keyof DecisionBase>): void {
+    const record: RoutingDecisionRecord = {
+      timestampMs: base.timestampMs,
+      method: base.method,
+      path: base.path,
+      traceToken: base.traceToken,
+      user: base.user,
+      routingGroupHeader: base.routingGroupHeader,
+      queryId: decision.queryId,
+      kind: decision.kind,
+      stickySource: decision.stickySource,
+      requestedGroup: decision.requestedGroup,
+      candidates: decision.candidates,
+      selectedGroup: decision.selectedGroup,
+      fallback: decision.fallback,
+      backend: decision.backend,
+      backendUrl: decision.backendUrl,
+      reason: decision.reason,
+      errorCode: decision.errorCode,
+    }
     logger.debug({ decision: record }, 'routing decision')
     deps.emitDecision(record)
   }
 
   /** The decision of a request that got an error instead of a backend. */
   function emitFailure(
-    base: DecisionBase,
+    base: DecisionBase | undefined,
     queryId: string | null,
     kind: RoutingDecisionRecord['kind'],
     error: CodedError,
   ): void {
-    emit({
-      ...base,
+    if (base === undefined) return
+    emit(base, {
       queryId,
       kind,
       stickySource: null,
@@ -533,9 +565,36 @@ function stickyReason(queryId: string, source: StickySource): string {
   return `query ${queryId} is sticky to its recorded backend (found in ${where})`
 }
 
+/** Distinct URLs parsed at most (backend URLs and external URLs from history); then it starts over. */
+const parsedUrlsMax = 1024
+const parsedUrls = new Map<string, { origin: string; basePath: string } | null>()
+
+/** Origin and path (no trailing slash) of a backend URL; null when it is not a URL. Memoised. */
+function parseUrl(url: string): { origin: string; basePath: string } | null {
+  let parsed = parsedUrls.get(url)
+  if (parsed === undefined) {
+    try {
+      const { origin, pathname } = new URL(url)
+      parsed = { origin, basePath: pathname.replace(/\/$/, '') }
+    } catch {
+      parsed = null
+    }
+    if (parsedUrls.size >= parsedUrlsMax) parsedUrls.clear()
+    parsedUrls.set(url, parsed)
+  }
+  return parsed
+}
+
+/** A backend's proxyTo URL (validated when the backend was added). */
+function parsedBackendUrl(url: string): { origin: string; basePath: string } {
+  const parsed = parseUrl(url)
+  if (parsed === null) throw new Error(`backend URL ${JSON.stringify(url)} is not a URL`)
+  return parsed
+}
+
 /** Origins under which the backend may name itself in `nextUri`. */
 function backendOrigins(target: Target): string[] {
-  const origins = new Set<string>()
+  const origins: string[] = []
   for (const url of [
     target.backendUrl,
     target.externalUrl,
@@ -543,13 +602,11 @@ function backendOrigins(target: Target): string[] {
     target.backend?.externalUrl,
   ]) {
     if (url === null || url === undefined || url === '') continue
-    try {
-      origins.add(new URL(url).origin)
-    } catch {
-      // A malformed externalUrl simply is not a rewrite source.
-    }
+    // A malformed externalUrl simply is not a rewrite source.
+    const origin = parseUrl(url)?.origin
+    if (origin !== undefined && !origins.includes(origin)) origins.push(origin)
   }
-  return [...origins]
+  return origins
 }
 
 function flatHeaders(request: IncomingMessage): Record<string, string> {
@@ -580,16 +637,4 @@ export function sendError(response: ServerResponse, error: CodedError): void {
     'content-length': Buffer.byteLength(body),
   })
   response.end(body)
-}
-
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done)
-      response.off('close', done)
-      resolve()
-    }
-    response.on('drain', done)
-    response.on('close', done)
-  })
 }

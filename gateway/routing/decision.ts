@@ -49,6 +49,11 @@ export class RoutingDecisionHub {
     return () => this.#listeners.delete(listener)
   }
 
+  /** True when at least one listener is subscribed. */
+  get hasListeners(): boolean {
+    return this.#listeners.size > 0
+  }
+
   emit(record: RoutingDecisionRecord): void {
     for (const listener of this.#listeners) {
       try {
