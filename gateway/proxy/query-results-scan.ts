@@ -8,6 +8,8 @@
 /** The fields of interest; Trino writes them first, before `columns` and `data`. */
 export const queryResultsUriKeys = ['infoUri', 'partialCancelUri', 'nextUri'] as const
 const keysOfInterest: ReadonlySet<string> = new Set(['id', ...queryResultsUriKeys])
+/** Byte lengths of the keys of interest (all ASCII), to skip other keys without decoding them. */
+const keyLengths: ReadonlySet<number> = new Set([...keysOfInterest].map((key) => key.length))
 
 export interface ScannedField {
   key: string
@@ -60,7 +62,8 @@ export function scanQueryResultsPrefix(bytes: Uint8Array): ScanResult {
     if (byte !== Byte.Quote) return { decided: true, fields }
     const keyEnd = stringEnd(bytes, index)
     if (keyEnd === incomplete) return { decided: false, fields }
-    const key = decodeString(bytes, index, keyEnd)
+    // Only keys as long as one of interest are decoded (the others are skipped unread).
+    const key = keyLengths.has(keyEnd - index - 2) ? decodeString(bytes, index, keyEnd) : undefined
     index = skipWhitespace(bytes, keyEnd)
     if (index >= bytes.length) return { decided: false, fields }
     if (bytes[index] !== Byte.Colon) return { decided: true, fields }
@@ -144,10 +147,20 @@ function valueEndAt(bytes: Uint8Array, start: number): number {
 }
 
 function decodeString(bytes: Uint8Array, start: number, end: number): string | undefined {
+  // Most strings have no escapes: their text is the bytes between the quotes, no JSON.parse needed.
+  let escaped = false
+  for (let index = start + 1; index < end - 1; index++) {
+    if (bytes[index] === Byte.Backslash) {
+      escaped = true
+      break
+    }
+  }
+  const buffer = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (!escaped) return buffer.toString('utf8', start + 1, end - 1)
   try {
-    const value: unknown = JSON.parse(
-      Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8'),
-    )
+    const value: unknown = JSON.parse(buffer.toString('utf8', start, end))
     return typeof value === 'string' ? value : undefined
   } catch {
     return undefined
