@@ -20,8 +20,12 @@ export const historyPageRowsMax = 1000
 export const historyPageRowsDefault = 10
 /** History rows one group-committed INSERT carries at most (8 parameters a row). */
 export const historyInsertBatchRowsMax = 256
-/** Group-committed history INSERTs in flight at once; each holds one pool connection. */
-export const historyInsertFlushesInFlightMax = 4
+/**
+ * Group-committed history INSERTs in flight at once. One: while it commits, the next POSTs gather
+ * into the following batch, so a busy gateway writes few large batches (the embedded database
+ * executes one statement at a time anyway, and its cost is mostly per statement).
+ */
+export const historyInsertFlushesInFlightMax = 1
 
 type Query = GatewayStore['query']
 
@@ -123,10 +127,11 @@ export function historyStore(query: Query): QueryHistoryStore {
       // promise resolves. A repeated query id keeps its first row, so a retried insert cannot move a
       // query to another backend.
       flush: async (batch) => {
-        const parameters: unknown[] = []
-        const tuples = batch.map((record) => {
-          const at = parameters.length
-          parameters.push(
+        // One statement text whatever the batch size (rows arrive as one array per column), so the
+        // database parses and plans a short statement instead of a VALUES list per batch size.
+        const columns: unknown[][] = [[], [], [], [], [], [], [], []]
+        for (const record of batch) {
+          const row = [
             record.queryId,
             record.queryText,
             record.created,
@@ -135,13 +140,14 @@ export function historyStore(query: Query): QueryHistoryStore {
             record.source,
             record.routingGroup,
             stripTrailingSlash(record.externalUrl),
-          )
-          return `(${Array.from({ length: 8 }, (_, i) => `$${at + i + 1}`).join(', ')})`
-        })
+          ]
+          row.forEach((value, index) => columns[index]?.push(value))
+        }
         await query(
-          `INSERT INTO query_history (${historyColumns}) VALUES ${tuples.join(', ')}
+          `INSERT INTO query_history (${historyColumns})
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
            ON CONFLICT (query_id) DO NOTHING`,
-          parameters,
+          columns,
         )
       },
       batchItemsMax: historyInsertBatchRowsMax,

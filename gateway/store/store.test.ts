@@ -361,6 +361,24 @@ describe('query history store', () => {
     )
   })
 
+  it('writes concurrent inserts, one id twice among them, keeping each id once and its first row', async () => {
+    const ids = Array.from(
+      { length: 20 },
+      (_, index) => `20240101_000000_${String(index).padStart(5, '0')}_batch`,
+    )
+    // Issued together, they share group-committed statements; the repeated id lands in the same
+    // statement as its first row or in a later one, and either way the first row stays.
+    await Promise.all([
+      ...ids.map((id) => store.history.insert(historyRecord(id, { created: 1_700_000_000_000 }))),
+      store.history.insert(historyRecord(ids[3] as string, { backendUrl: 'http://trino-b:8080' })),
+    ])
+    for (const id of ids) {
+      const row = await store.history.findByQueryId(id)
+      expect(row?.backendUrl).toBe('http://trino-a:8080')
+      expect(row?.created).toBe(1_700_000_000_000)
+    }
+  })
+
   it('stores a query text of any length', async () => {
     const queryText = `SELECT '${'x'.repeat(100_000)}'`
     await store.history.insert(historyRecord('20240101_000000_00003_longq', { queryText }))
