@@ -25,7 +25,7 @@ export const requestTimeoutS = 10
 /** Protocol probes give up after this many requests: a query that long is a misconfiguration. */
 export const probeRequestsMax = 64
 /** Open-loop steps are split into this many autocannon instances started evenly within a second. */
-export const openLoopInstancesMax = 10
+export const openLoopInstancesMax = 100
 
 /** The path of a response's nextUri (autocannon sends on its own connection to the same origin). */
 export function nextPathOf(body: string): string | undefined {
