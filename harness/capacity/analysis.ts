@@ -1,4 +1,11 @@
-import type { InFlightResult, StepResult, Summary, TargetCheck, TargetSeries } from './report-schema.ts'
+import type {
+  InFlightResult,
+  MinimalProxySeries,
+  StepResult,
+  Summary,
+  TargetCheck,
+  TargetSeries,
+} from './report-schema.ts'
 
 /**
  * What a run means: saturation points, the gateway's added latency at equal offered load, the
@@ -33,6 +40,7 @@ export function summarize(
   direct: TargetSeries,
   gateway: TargetSeries,
   inFlight: InFlightResult | null,
+  minimalProxy?: MinimalProxySeries | undefined,
 ): Summary {
   const directSaturation = saturationStep(direct.closedLoop)
   const gatewaySaturation = saturationStep(gateway.closedLoop)
@@ -61,7 +69,7 @@ export function summarize(
     }
   }
   const directQps = directSaturation?.queriesPerSecond ?? 0
-  return {
+  const summary: Summary = {
     direct: {
       saturationRequestsPerSecond: directSaturation?.requestsPerSecond ?? 0,
       saturationQueriesPerSecond: directQps,
@@ -86,6 +94,17 @@ export function summarize(
     rssMbWithQueriesInFlight: inFlight?.rssMbPeak ?? null,
     queriesInFlightPeak: inFlight?.queriesInFlightPeak ?? null,
   }
+  if (minimalProxy === undefined) return summary
+  const floorSaturation = saturationStep(minimalProxy.closedLoop)
+  const floorQps = floorSaturation?.queriesPerSecond ?? 0
+  summary.minimalProxySaturationQueriesPerSecond = floorQps
+  summary.minimalProxyRatio =
+    directQps > 0 && floorSaturation !== undefined ? round(floorQps / directQps, 3) : null
+  summary.gatewayToMinimalProxyRatio =
+    floorQps > 0 && gatewaySaturation !== undefined
+      ? round(gatewaySaturation.queriesPerSecond / floorQps, 3)
+      : null
+  return summary
 }
 
 export function checkTargets(summary: Summary, queriesInFlightTarget: number): TargetCheck[] {
@@ -137,6 +156,20 @@ function ms(value: number): string {
 }
 
 /**
+ * Where the gateway stands against the floor: how much of the gap to direct any Node.js proxy
+ * has on this machine, and how much is the gateway's own. Undefined when no floor was measured.
+ */
+export function floorSentence(summary: Summary): string | undefined {
+  const floorRatio = summary.minimalProxyRatio
+  if (floorRatio === null || floorRatio === undefined) return undefined
+  const gatewayShare = summary.gatewayToMinimalProxyRatio
+  return (
+    `A minimal Node.js proxy (no routing, no history) reaches ${Math.round(floorRatio * 100)}% of direct in the same run` +
+    `${gatewayShare === null || gatewayShare === undefined ? '' : `; the gateway reaches ${Math.round(gatewayShare * 100)}% of the minimal proxy`}.`
+  )
+}
+
+/**
  * The plain-language verdict: how fast the gateway saturates against direct, what it adds at
  * which rates, its memory, and which targets hold. Numbers only from the summary.
  */
@@ -163,6 +196,8 @@ export function verdictText(
   } else {
     sentences.push('The gateway answered no request successfully: no saturation point was measured.')
   }
+  const floor = floorSentence(summary)
+  if (floor !== undefined) sentences.push(floor)
   const byRate = [...summary.overheadByRate].sort(
     (a, b) => a.offeredRequestsPerSecond - b.offeredRequestsPerSecond,
   )

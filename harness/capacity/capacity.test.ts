@@ -1,9 +1,16 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { addedLatencyMsP99Max, checkTargets, saturationStep, summarize, verdictText } from './analysis.ts'
+import {
+  addedLatencyMsP99Max,
+  checkTargets,
+  floorSentence,
+  saturationStep,
+  summarize,
+  verdictText,
+} from './analysis.ts'
 import { parseCapacityArgs, runIdOf } from './cli.ts'
 import { compareFigure, compareReports, formatComparison, gatewayFailures } from './compare.ts'
-import { fixtureReport } from './fixture.ts'
+import { fixtureReport, fixtureStep } from './fixture.ts'
 import {
   correctedSamples,
   correctedSamplesPerValueMax,
@@ -37,7 +44,7 @@ import { directTargetOf, headersOf, redactedUrl } from './run.ts'
 function derived(mutate: (report: CapacityReport) => void = () => undefined): CapacityReport {
   const report = fixtureReport()
   mutate(report)
-  report.summary = summarize(report.direct, report.gateway, report.gateway.inFlight)
+  report.summary = summarize(report.direct, report.gateway, report.gateway.inFlight, report.minimalProxy)
   report.targets = checkTargets(report.summary, 1000)
   report.verdict = verdictText(report.summary, report.targets, {
     requestsPerQuery: report.protocol.requestsPerQuery,
@@ -47,11 +54,42 @@ function derived(mutate: (report: CapacityReport) => void = () => undefined): Ca
   return report
 }
 
+/** The fixture with a minimal proxy series: best 900 queries/s against direct's 1,000 and the gateway's 750. */
+function withFloor(report: CapacityReport): void {
+  const usage = {
+    cpuSeconds: 4,
+    cpuSecondsPerSecond: 0.4,
+    cpuSecondsPer1000Requests: 0.111,
+    rssMbPeak: 70,
+    rssMbPer1000RequestsPerSecond: 19.4,
+  }
+  report.minimalProxy = {
+    closedLoop: [
+      fixtureStep({ connections: 4, requestsPerSecond: 2800, queriesPerSecond: 700 }),
+      fixtureStep({
+        connections: 16,
+        requestsPerSecond: 3600,
+        queriesPerSecond: 900,
+        minimalProxyProcess: usage,
+      }),
+    ],
+  }
+}
+
 describe('sweep planning', () => {
   it('keeps the quick plan inside the 60 s budget with time left to start processes', () => {
     expect(plannedLoadSeconds(planSweep('quick'))).toBeLessThanOrEqual(
       quickRunBudgetS - quickStartupAllowanceS,
     )
+  })
+
+  it('counts the minimal proxy warm-up and closed loop in the planned load', () => {
+    const plan = planSweep('quick')
+    const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
+    const withoutFloor =
+      2 * (plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS) +
+      plan.inFlight.durationS
+    expect(plannedLoadSeconds(plan)).toBe(withoutFloor + plan.warmupS + closedLoopS)
   })
 
   it('sweeps connections upward and measures latency around half saturation in both modes', () => {
@@ -254,6 +292,44 @@ describe('summary, targets and verdict', () => {
   it('produces a report that its own schema accepts', () => {
     expect(capacityReportSchema.safeParse(derived()).success).toBe(true)
   })
+
+  it('accepts a report without the minimal proxy (older reports, the committed baseline) and with it', () => {
+    const older = derived()
+    expect(older.minimalProxy).toBeUndefined()
+    expect(older.summary.minimalProxyRatio).toBeUndefined()
+    expect(capacityReportSchema.safeParse(JSON.parse(JSON.stringify(older))).success).toBe(true)
+    const current = derived(withFloor)
+    expect(capacityReportSchema.safeParse(JSON.parse(JSON.stringify(current))).success).toBe(true)
+    // Still strict: a misspelt field is refused.
+    const misspelt = { ...current, minimalProxi: current.minimalProxy }
+    expect(capacityReportSchema.safeParse(misspelt).success).toBe(false)
+  })
+
+  it('sets the minimal proxy against direct and the gateway against the minimal proxy, at saturation', () => {
+    const { summary } = derived(withFloor)
+    expect(summary.minimalProxySaturationQueriesPerSecond).toBe(900)
+    expect(summary.minimalProxyRatio).toBe(0.9)
+    // 750 / 900
+    expect(summary.gatewayToMinimalProxyRatio).toBe(0.833)
+    // The gateway's own series and the submission target are unchanged by the floor.
+    expect(summary.submissionRatio).toBe(0.75)
+  })
+
+  it('states the floor in one verdict sentence, only when it was measured', () => {
+    const { verdict } = derived(withFloor)
+    expect(verdict).toContain(
+      'A minimal Node.js proxy (no routing, no history) reaches 90% of direct in the same run; the gateway reaches 83% of the minimal proxy.',
+    )
+    expect(derived().verdict).not.toContain('minimal')
+    const base = derived().summary
+    expect(floorSentence({ ...base, minimalProxyRatio: 0.62, gatewayToMinimalProxyRatio: 0.71 })).toBe(
+      'A minimal Node.js proxy (no routing, no history) reaches 62% of direct in the same run; the gateway reaches 71% of the minimal proxy.',
+    )
+    expect(floorSentence({ ...base, minimalProxyRatio: 0.5, gatewayToMinimalProxyRatio: null })).toBe(
+      'A minimal Node.js proxy (no routing, no history) reaches 50% of direct in the same run.',
+    )
+    expect(floorSentence({ ...base, minimalProxyRatio: null })).toBeUndefined()
+  })
 })
 
 describe('comparison with a baseline', () => {
@@ -348,6 +424,18 @@ describe('rendering', () => {
     expect(md).toContain('| 1500 | 0.90 | 2.00 | 4.00 |')
     expect(md.match(/^\| (direct|gateway) \| (closed|open) \|/gm)?.length).toBe(8)
     expect(md).toContain('load average 1.5 at start, 1.7 at end')
+  })
+
+  it('writes the minimal proxy steps with its own process usage when the run measured it', () => {
+    const md = renderMarkdown(derived(withFloor))
+    const rows = md.match(/^\| minimal proxy \| closed \|.*$/gm) ?? []
+    expect(rows.length).toBe(2)
+    // Its CPU and RSS in the proxy columns, then the (absent) mock CPU.
+    expect(rows[1]).toMatch(/\| 0\.111 \| 70 \| n\/a \|$/)
+    expect(md.match(/^\| (direct|gateway) \| (closed|open) \|/gm)?.length).toBe(8)
+    const html = renderHtml(derived(withFloor))
+    expect(html).toContain('<td>minimal proxy</td>')
+    expect(html).toContain('minimal proxy: 16, 3600')
   })
 
   it('writes a self-contained HTML page with inline SVG charts and no external resources', () => {

@@ -64,13 +64,15 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
   }
 }
 
-/** Seconds of load the plan generates: every step runs against the mock directly and through the gateway. */
+/**
+ * Seconds of load the plan generates: every step runs against the mock directly and through the
+ * gateway; the warm-up and the closed loop also through the minimal proxy (the floor).
+ */
 export function plannedLoadSeconds(plan: SweepPlan): number {
-  const perTarget =
-    plan.warmupS +
-    plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0) +
-    plan.openLoopFractions.length * plan.openLoopDurationS
-  return 2 * perTarget + plan.inFlight.durationS
+  const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
+  const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
+  const minimalProxy = plan.warmupS + closedLoopS
+  return 2 * perTarget + minimalProxy + plan.inFlight.durationS
 }
 
 /**

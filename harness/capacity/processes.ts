@@ -303,3 +303,21 @@ export function rssPeakSampler(pid: number, intervalMs: number): { stop(): Promi
     },
   }
 }
+
+/**
+ * The capacity run's floor: `minimal-proxy.ts` in front of `backendUrl`, in its own process, with
+ * `nodeFlags` (the run passes the gateway's, so both get the same heap settings).
+ */
+export async function startMinimalProxyProcess(
+  backendUrl: string,
+  nodeFlags: readonly string[] = [],
+): Promise<{ url: string; handle: ChildHandle }> {
+  const handle = await spawnTsx({
+    what: 'the minimal proxy process',
+    nodeFlags,
+    script: 'harness/capacity/minimal-proxy.ts',
+    args: [backendUrl],
+    ready: /^minimal proxy listening (http:\/\/\S+)$/,
+  })
+  return { url: handle.readyMatch[1] as string, handle }
+}

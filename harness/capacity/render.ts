@@ -98,6 +98,7 @@ export function lineChart(spec: ChartSpec): string {
 
 const directColor = '#1f77b4'
 const gatewayColor = '#d62728'
+const minimalProxyColor = '#2ca02c'
 
 function openPoints(steps: readonly StepResult[], pick: (s: StepResult) => number): Array<[number, number]> {
   return steps.map((s) => [s.offeredRequestsPerSecond ?? 0, pick(s)])
@@ -122,6 +123,18 @@ export function charts(report: CapacityReport): ChartSpec[] {
           color: gatewayColor,
           points: g.closedLoop.map((s) => [s.connections, s.requestsPerSecond]),
         },
+        ...(report.minimalProxy === undefined
+          ? []
+          : [
+              {
+                name: 'minimal proxy',
+                color: minimalProxyColor,
+                points: report.minimalProxy.closedLoop.map((s): [number, number] => [
+                  s.connections,
+                  s.requestsPerSecond,
+                ]),
+              },
+            ]),
       ],
     },
     {
@@ -161,6 +174,11 @@ function fixed(value: number | null | undefined, digits = 2): string {
   return value === null || value === undefined ? 'n/a' : value.toFixed(digits)
 }
 
+/** The proxy in front of the mock in a step: the gateway, or the minimal proxy in its series. */
+function proxyUsage(s: StepResult) {
+  return s.gatewayProcess ?? s.minimalProxyProcess ?? null
+}
+
 function stepRows(target: string, steps: readonly StepResult[]): string[] {
   return steps.map((s) =>
     [
@@ -178,8 +196,8 @@ function stepRows(target: string, steps: readonly StepResult[]): string[] {
       s.non2xx,
       s.timeouts,
       s.droppedRequests,
-      fixed(s.gatewayProcess?.cpuSecondsPer1000Requests, 3),
-      fixed(s.gatewayProcess?.rssMbPeak, 0),
+      fixed(proxyUsage(s)?.cpuSecondsPer1000Requests, 3),
+      fixed(proxyUsage(s)?.rssMbPeak, 0),
       fixed(s.mockProcess?.cpuSecondsPer1000Requests, 3),
     ].join(' | '),
   )
@@ -200,10 +218,13 @@ const stepHeader = [
   'non-2xx',
   'timeouts',
   'dropped',
-  'gw CPU s/1k req',
-  'gw RSS MB',
+  'proxy CPU s/1k req',
+  'proxy RSS MB',
   'mock CPU s/1k req',
 ]
+
+const proxyColumnsNote =
+  'Proxy columns: the gateway process in gateway rows, the minimal proxy process (the floor: no routing, no history) in minimal proxy rows.'
 
 function targetRows(report: CapacityReport): string[] {
   return report.targets.map(
@@ -250,9 +271,12 @@ export function renderMarkdown(report: CapacityReport): string {
     ...[
       ...stepRows('direct', report.direct.closedLoop),
       ...stepRows('gateway', report.gateway.closedLoop),
+      ...stepRows('minimal proxy', report.minimalProxy?.closedLoop ?? []),
       ...stepRows('direct', report.direct.openLoop),
       ...stepRows('gateway', report.gateway.openLoop),
     ].map((row) => `| ${row} |`),
+    '',
+    proxyColumnsNote,
     '',
   ]
   const inFlight = report.gateway.inFlight
@@ -330,6 +354,7 @@ export function renderHtml(report: CapacityReport): string {
     markdownTableToHtml(tableAfter('## Added latency by offered rate (gateway minus direct, open loop)')),
     '<h2>Steps</h2>',
     markdownTableToHtml(tableAfter('## Steps')),
+    `<p>${escapeXml(proxyColumnsNote)}</p>`,
     inFlight === '' ? '' : `<h2>Queries in flight</h2><p>${escapeXml(inFlight)}</p>`,
     '<p>Closed-loop latencies are as the closed-loop clients saw them; open-loop latencies are corrected for coordinated omission. See docs/capacity.md.</p>',
     '</body></html>',

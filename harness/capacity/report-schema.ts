@@ -54,6 +54,8 @@ export const stepResultSchema = z.strictObject({
   gatewayProcess: processUsageSchema.nullable(),
   /** The mock coordinator the direct runs target, measured in every step: the cost of serving. */
   mockProcess: processUsageSchema.nullable(),
+  /** Steps of the `minimalProxy` series only: the minimal proxy's process. Absent in older reports. */
+  minimalProxyProcess: processUsageSchema.nullable().optional(),
 })
 export type StepResult = z.infer<typeof stepResultSchema>
 
@@ -62,6 +64,12 @@ export const targetSeriesSchema = z.strictObject({
   openLoop: z.array(stepResultSchema),
 })
 export type TargetSeries = z.infer<typeof targetSeriesSchema>
+
+/** The floor: a minimal Node.js proxy (no routing, no history) in front of the direct target. */
+export const minimalProxySeriesSchema = z.strictObject({
+  closedLoop: z.array(stepResultSchema),
+})
+export type MinimalProxySeries = z.infer<typeof minimalProxySeriesSchema>
 
 export const inFlightResultSchema = z.strictObject({
   queriesInFlightTarget: z.number().int().min(0),
@@ -115,6 +123,13 @@ export const summarySchema = z.strictObject({
   overheadByRate: z.array(overheadAtRateSchema),
   rssMbWithQueriesInFlight: z.number().min(0).nullable(),
   queriesInFlightPeak: z.number().int().min(0).nullable(),
+  // The floor; absent in reports from before the minimal proxy was measured.
+  /** The minimal proxy's best closed-loop statement submissions per second. */
+  minimalProxySaturationQueriesPerSecond: z.number().min(0).optional(),
+  /** Minimal proxy saturation over direct saturation (queries/s): the price of any Node.js proxy. */
+  minimalProxyRatio: z.number().min(0).nullable().optional(),
+  /** Gateway saturation over minimal proxy saturation (queries/s): the price of the gateway's own work. */
+  gatewayToMinimalProxyRatio: z.number().min(0).nullable().optional(),
 })
 export type Summary = z.infer<typeof summarySchema>
 
@@ -149,6 +164,8 @@ export const capacityReportSchema = z.strictObject({
   }),
   direct: targetSeriesSchema,
   gateway: targetSeriesSchema.extend({ inFlight: inFlightResultSchema.nullable() }),
+  /** Absent in reports from before the minimal proxy was measured. */
+  minimalProxy: minimalProxySeriesSchema.optional(),
   summary: summarySchema,
   targets: z.array(targetCheckSchema),
   verdict: z.string(),

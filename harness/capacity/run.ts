@@ -24,6 +24,7 @@ import {
   sampleProcess,
   startDatabaseProcess,
   startGatewayProcess,
+  startMinimalProxyProcess,
   startMockProcess,
   startScriptEntry,
   trackWorkDir,
@@ -32,6 +33,7 @@ import type { Progress } from './progress.ts'
 import {
   type CapacityReport,
   type InFlightResult,
+  type MinimalProxySeries,
   type ProcessUsage,
   reportSchemaVersion,
   type StepResult,
@@ -40,8 +42,9 @@ import {
 
 /**
  * The capacity run (imperative shell): stands the topology up as child processes, measures every
- * step against the mock directly and through the gateway, and returns the report. Every phase is
- * bounded by the plan's durations and autocannon's request timeout.
+ * step against the mock directly and through the gateway, and each closed-loop step also through
+ * the minimal proxy (the floor: any Node.js proxy's price on this machine), and returns the report.
+ * Every phase is bounded by the plan's durations and autocannon's request timeout.
  */
 
 /** Each query is a POST and a few polls: no wait inside the mock, one row. */
@@ -277,23 +280,24 @@ function usageOf(
   }
 }
 
-/** Runs a step while reading each process's CPU time and resident memory from /proc. */
+/**
+ * Runs a step while reading each process's CPU time and resident memory from /proc: the mock's,
+ * and the proxy's in front of it (the gateway or the minimal proxy) when there is one.
+ */
 async function measureStep(
-  pids: { gateway?: number | undefined; mock: number },
+  pids: { proxy?: number | undefined; mock: number },
   work: () => Promise<StepMeasurement>,
 ): Promise<{ measurement: StepMeasurement; usage: ProcessUsage | null; mockUsage: ProcessUsage }> {
-  const gatewayBefore = pids.gateway === undefined ? undefined : await sampleProcess(pids.gateway)
+  const proxyBefore = pids.proxy === undefined ? undefined : await sampleProcess(pids.proxy)
   const mockBefore = await sampleProcess(pids.mock)
-  const gatewayRss =
-    pids.gateway === undefined ? undefined : rssPeakSampler(pids.gateway, rssSampleIntervalMs)
+  const proxyRss = pids.proxy === undefined ? undefined : rssPeakSampler(pids.proxy, rssSampleIntervalMs)
   const mockRss = rssPeakSampler(pids.mock, rssSampleIntervalMs)
   const measurement = await work()
-  const gatewayPeak = await gatewayRss?.stop()
+  const proxyPeak = await proxyRss?.stop()
   const mockPeak = await mockRss.stop()
   const mockUsage = usageOf(mockBefore, await sampleProcess(pids.mock), mockPeak, measurement)
-  if (pids.gateway === undefined || gatewayBefore === undefined)
-    return { measurement, usage: null, mockUsage }
-  const usage = usageOf(gatewayBefore, await sampleProcess(pids.gateway), gatewayPeak ?? 0, measurement)
+  if (pids.proxy === undefined || proxyBefore === undefined) return { measurement, usage: null, mockUsage }
+  const usage = usageOf(proxyBefore, await sampleProcess(pids.proxy), proxyPeak ?? 0, measurement)
   return { measurement, usage, mockUsage }
 }
 
@@ -335,7 +339,7 @@ async function runInFlight(
     }
   })()
   try {
-    const { measurement, usage } = await measureStep({ gateway: gateway.pid, mock: mockPid }, () =>
+    const { measurement, usage } = await measureStep({ proxy: gateway.pid, mock: mockPid }, () =>
       runStep(
         {
           ...load,
@@ -442,16 +446,25 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       mockPids.set(cluster.name, started.handle.pid)
     })
     const gatewayConfig = gatewayConfigWith(databaseUrl)
-    const gatewayProcess = await startGatewayProcess({
-      mainFile: gatewayBuild.mainFile,
-      nodeFlags: gatewayNodeFlags,
-      config: gatewayConfig,
-      seed,
-      workDir,
-      cpuProfileDir: options.cpuProfileDir,
-    })
-    children.push(gatewayProcess.handle)
-    const gateway = { url: gatewayProcess.url, pid: gatewayProcess.handle.pid }
+    const directUrl = mocks.get(topology.directTarget) as string
+    const directPid = mockPids.get(topology.directTarget) as number
+    // The gateway and the minimal proxy (the floor, in front of the direct target) start side by side.
+    const [startedGateway, startedFloor] = await Promise.allSettled([
+      startGatewayProcess({
+        mainFile: gatewayBuild.mainFile,
+        nodeFlags: gatewayNodeFlags,
+        config: gatewayConfig,
+        seed,
+        workDir,
+        cpuProfileDir: options.cpuProfileDir,
+      }).then(track),
+      // With the start script's Node flags too: the floor differs from the gateway only in its code.
+      startMinimalProxyProcess(directUrl, gatewayNodeFlags).then(track),
+    ])
+    if (startedGateway.status === 'rejected') throw startedGateway.reason
+    if (startedFloor.status === 'rejected') throw startedFloor.reason
+    const gateway = { url: startedGateway.value.url, pid: startedGateway.value.handle.pid }
+    const floor = { url: startedFloor.value.url, pid: startedFloor.value.handle.pid }
     const admin = new AdminClient(gateway.url, dispatcher)
     for (const cluster of topology.clusters) {
       const url = mocks.get(cluster.name) as string
@@ -465,9 +478,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     }
     await admin.waitHealthy(topology.clusters.filter((c) => c.active).map((c) => c.name))
 
-    const directUrl = mocks.get(topology.directTarget) as string
-    const directPid = mockPids.get(topology.directTarget) as number
-    const pids = { gateway: gateway.pid, mock: directPid }
+    const pids = { proxy: gateway.pid, mock: directPid }
+    const floorPids = { proxy: floor.pid, mock: directPid }
     const base = { sql: capacitySql, headers: topology.headers }
     const requestsPerQuery = await probeRequestsPerQuery({ ...base, baseUrl: directUrl }).catch(
       (error: Error) => {
@@ -488,18 +500,36 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         `a query takes ${requestsPerQuery} requests directly but ${throughGateway} through the gateway`,
       )
     }
+    const throughFloor = await probeRequestsPerQuery({ ...base, baseUrl: floor.url }).catch(
+      (error: Error) => {
+        throw new HarnessError(
+          'TOPOLOGY_START_FAILED',
+          `probing a query through the minimal proxy: ${error.message}`,
+        )
+      },
+    )
+    if (throughFloor !== requestsPerQuery) {
+      throw new HarnessError(
+        'TOPOLOGY_START_FAILED',
+        `a query takes ${requestsPerQuery} requests directly but ${throughFloor} through the minimal proxy`,
+      )
+    }
     const directLoad: TrinoLoad = { ...base, baseUrl: directUrl, requestsPerQuery }
     const gatewayLoad: TrinoLoad = { ...base, baseUrl: gateway.url, requestsPerQuery }
+    const floorLoad: TrinoLoad = { ...base, baseUrl: floor.url, requestsPerQuery }
 
     const direct: TargetSeries = { closedLoop: [], openLoop: [] }
     const viaGateway: TargetSeries = { closedLoop: [], openLoop: [] }
+    const viaFloor: MinimalProxySeries = { closedLoop: [] }
     progress.note(
-      `capacity: ${options.mode} run, ${requestsPerQuery} requests per query, about ${plannedLoadSeconds(plan)} s of load (gateway pid ${gateway.pid}, load average ${loadAverage1mStart.toFixed(1)})`,
+      `capacity: ${options.mode} run, ${requestsPerQuery} requests per query, about ${plannedLoadSeconds(plan)} s of load (gateway pid ${gateway.pid}, minimal proxy pid ${floor.pid}, load average ${loadAverage1mStart.toFixed(1)})`,
     )
     progress.step('warm-up direct', plan.warmupS)
     await runStep(directLoad, { connections: warmupConnections, durationS: plan.warmupS })
     progress.step('warm-up gateway', plan.warmupS)
     await runStep(gatewayLoad, { connections: warmupConnections, durationS: plan.warmupS })
+    progress.step('warm-up minimal proxy', plan.warmupS)
+    await runStep(floorLoad, { connections: warmupConnections, durationS: plan.warmupS })
 
     for (const step of plan.closedLoop) {
       progress.step(`direct closed loop, ${step.connections} connections`, step.durationS)
@@ -510,6 +540,12 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       viaGateway.closedLoop.push(
         toStep('closed', step.connections, null, g.measurement, g.usage, g.mockUsage),
       )
+      progress.step(`minimal proxy closed loop, ${step.connections} connections`, step.durationS)
+      const f = await measureStep(floorPids, () => runStep(floorLoad, step))
+      viaFloor.closedLoop.push({
+        ...toStep('closed', step.connections, null, f.measurement, null, f.mockUsage),
+        minimalProxyProcess: f.usage,
+      })
     }
     const saturation = Math.max(0, ...viaGateway.closedLoop.map((step) => step.requestsPerSecond))
     for (const step of planOpenLoop(plan, saturation, requestsPerQuery)) {
@@ -533,7 +569,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     const inFlight = await runInFlight(gateway, directPid, gatewayLoad, [...mocks.values()], plan)
     progress.step('writing the report', 0)
 
-    const summary = summarize(direct, viaGateway, inFlight)
+    const summary = summarize(direct, viaGateway, inFlight, viaFloor)
     const targets = checkTargets(summary, plan.inFlight.queries)
     const loadAverage1mEnd = loadavg()[0] ?? 0
     const cpuList = cpus()
@@ -564,11 +600,12 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         clusters: topology.clusters.map((c) => ({ name: c.name, routingGroup: c.routingGroup })),
         directTarget: topology.directTarget,
         database: databaseLabel,
-        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build), each mock coordinator and the embedded database in separate processes on one machine`,
+        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build), minimal proxy (node ${[...gatewayNodeFlags, '--import', 'tsx', 'harness/capacity/minimal-proxy.ts'].join(' ')}, in front of ${topology.directTarget}), each mock coordinator and the embedded database in separate processes on one machine`,
       },
       protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
       direct,
       gateway: { ...viaGateway, inFlight },
+      minimalProxy: viaFloor,
       summary,
       targets,
       verdict,
