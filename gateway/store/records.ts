@@ -141,7 +141,7 @@ export function historyStore(query: Query): QueryHistoryStore {
             record.routingGroup,
             stripTrailingSlash(record.externalUrl),
           ]
-          row.forEach((value, index) => columns[index]?.push(value))
+          for (let index = 0; index < row.length; index++) columns[index]?.push(row[index])
         }
         await query(
           `INSERT INTO query_history (${historyColumns})
