@@ -146,6 +146,30 @@ describe('forwardToBackend', () => {
     expect(results[0]?.kind).toBe('failed')
   })
 
+  it('does not call the backend for a client that has already gone', async () => {
+    let backendCalls = 0
+    const backend = await listen((_request, response) => {
+      backendCalls++
+      response.end('never read')
+    })
+    const results: ForwardResult[] = []
+    const url = await listen((request, response) => {
+      // Forwarded only after the response's 'close' has fired: nothing will announce it again.
+      response.once('close', () => {
+        void forwardToBackend(
+          agent,
+          { origin: backend, path: '/x', method: 'GET', headers: {}, body: null, timeoutMs: 10_000 },
+          response,
+          undefined,
+        ).then((result) => results.push(result))
+      })
+      request.socket.destroy()
+    })
+    await fetch(`${url}/x`).catch(() => undefined)
+    await expect.poll(() => results).toEqual([{ kind: 'aborted', reason: 'the client went away' }])
+    expect(backendCalls).toBe(0)
+  })
+
   it('aborts the backend request when the client goes away mid-answer', async () => {
     let backendClosed: Promise<unknown> = Promise.resolve()
     const backend = await listen((_request, response) => {

@@ -54,6 +54,8 @@ export function forwardToBackend<T>(
   response: ServerResponse,
   hold: HoldBack<T> | undefined,
 ): Promise<ForwardResult> {
+  // The client may have left while the backend was being chosen (a history lookup, a probe).
+  if (response.destroyed) return Promise.resolve({ kind: 'aborted', reason: 'the client went away' })
   return new Promise((settle) => {
     const exchange = new BackendExchange(response, hold, settle)
     dispatcher.dispatch(
