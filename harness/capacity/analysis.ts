@@ -55,6 +55,7 @@ export function summarize(
       addedLatencyMsP50: round(gatewayStep.latencyMs.p50 - directStep.latencyMs.p50, 3),
       addedLatencyMsP90: round(gatewayStep.latencyMs.p90 - directStep.latencyMs.p90, 3),
       addedLatencyMsP99: round(gatewayStep.latencyMs.p99 - directStep.latencyMs.p99, 3),
+      ...addedByKind(gatewayStep, directStep),
     })
   }
   const halfRate = (gatewaySaturation?.requestsPerSecond ?? 0) * halfSaturationFraction
@@ -257,4 +258,26 @@ export function verdictText(
     )
   }
   return sentences.join(' ')
+}
+
+/** Gateway minus direct p50 and p99 for submissions and for follow-ups, when both steps split them. */
+function addedByKind(
+  gatewayStep: StepResult,
+  directStep: StepResult,
+): Pick<
+  Summary['overheadByRate'][number],
+  | 'addedSubmissionLatencyMsP50'
+  | 'addedSubmissionLatencyMsP99'
+  | 'addedFollowUpLatencyMsP50'
+  | 'addedFollowUpLatencyMsP99'
+> {
+  const viaGateway = gatewayStep.latencyMsByKind
+  const direct = directStep.latencyMsByKind
+  if (viaGateway === null || viaGateway === undefined || direct === null || direct === undefined) return {}
+  return {
+    addedSubmissionLatencyMsP50: round(viaGateway.submission.p50 - direct.submission.p50, 3),
+    addedSubmissionLatencyMsP99: round(viaGateway.submission.p99 - direct.submission.p99, 3),
+    addedFollowUpLatencyMsP50: round(viaGateway.followUp.p50 - direct.followUp.p50, 3),
+    addedFollowUpLatencyMsP99: round(viaGateway.followUp.p99 - direct.followUp.p99, 3),
+  }
 }

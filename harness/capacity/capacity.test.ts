@@ -235,6 +235,44 @@ describe('summary, targets and verdict', () => {
     expect(saturationStep([])).toBeUndefined()
   })
 
+  it('splits the added latency into statement submissions and follow-ups when both targets measured the split', () => {
+    const byKind = (submission: number, followUp: number) => ({
+      submission: {
+        p50: submission,
+        p90: submission,
+        p99: submission * 2,
+        p999: submission * 2,
+        max: 9,
+        mean: submission,
+      },
+      followUp: {
+        p50: followUp,
+        p90: followUp,
+        p99: followUp * 2,
+        p999: followUp * 2,
+        max: 9,
+        mean: followUp,
+      },
+    })
+    const report = derived((r) => {
+      for (const step of r.direct.openLoop) step.latencyMsByKind = byKind(0.5, 0.2)
+      for (const step of r.gateway.openLoop) step.latencyMsByKind = byKind(2.5, 0.3)
+      // One direct step without the split: its rate gets no split figures.
+      const first = r.direct.openLoop[0]
+      if (first !== undefined) first.latencyMsByKind = null
+    })
+    const [withoutSplit, withSplit] = report.summary.overheadByRate
+    expect(withoutSplit?.addedSubmissionLatencyMsP50).toBeUndefined()
+    expect(withSplit).toMatchObject({
+      addedSubmissionLatencyMsP50: 2,
+      addedSubmissionLatencyMsP99: 4,
+      addedFollowUpLatencyMsP50: 0.1,
+      addedFollowUpLatencyMsP99: 0.2,
+    })
+    expect(capacityReportSchema.parse(report)).toBeTruthy()
+    expect(renderMarkdown(report)).toContain('| 1500 | 0.90 | 2.00 | 4.00 | 2.00 | 4.00 | 0.10 | 0.20 |')
+  })
+
   it('judges each target against its stated limit', () => {
     const report = derived()
     expect(report.targets.map((t) => [t.measured, t.met])).toEqual([
@@ -421,7 +459,7 @@ describe('rendering', () => {
     const md = renderMarkdown(derived())
     expect(md).toContain('# Capacity report 2026-01-01T00-00-00Z-quick')
     expect(md).toContain('| added latency p99 at half saturation | <= 2 ms | 4 ms | MISSED |')
-    expect(md).toContain('| 1500 | 0.90 | 2.00 | 4.00 |')
+    expect(md).toContain('| 1500 | 0.90 | 2.00 | 4.00 | n/a | n/a | n/a | n/a |')
     expect(md.match(/^\| (direct|gateway) \| (closed|open) \|/gm)?.length).toBe(8)
     expect(md).toContain('load average 1.5 at start, 1.7 at end')
   })

@@ -3,6 +3,9 @@
  * a POST and its polls, every sequence ends with its query, and the counters add up. Short and
  * without timing assertions: the figures themselves belong to `npm run capacity`.
  */
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMockTrino } from '../../mock-trino/index.ts'
 import { probeRequestsPerQuery, runStep, type TrinoLoad } from './load.ts'
@@ -60,5 +63,35 @@ describe('Trino protocol sequences', () => {
     stop.abort()
     const step = await runStep(load, { connections: 1, durationS: 30, stop: stop.signal })
     expect(step.durationS).toBeLessThan(30)
+  })
+
+  it('splits latencies into statement submissions and follow-ups by the position in the sequence', async () => {
+    // A two-request protocol whose POST takes 40 ms and whose follow-up is answered at once.
+    const server = createServer((request, response) => {
+      const answer = (body: object) => {
+        response.writeHead(200, { 'content-type': 'application/json' })
+        response.end(JSON.stringify(body))
+      }
+      request.resume()
+      if (request.method === 'POST')
+        setTimeout(() => answer({ id: 'q', nextUri: 'http://x/v1/statement/q/1' }), 40)
+      else answer({ id: 'q' })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const step = await runStep(
+        { baseUrl, sql: 'SELECT 1', headers, requestsPerQuery: 2 },
+        { connections: 2, durationS: 1 },
+      )
+      expect(step.latencyMsByKind).not.toBeNull()
+      // Every POST waited 40 ms and no follow-up did: a split by anything else would mix them.
+      expect(step.latencyMsByKind?.submission.p50).toBeGreaterThanOrEqual(39)
+      expect(step.latencyMsByKind?.followUp.p99).toBeLessThan(39)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 })

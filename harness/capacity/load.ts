@@ -107,11 +107,33 @@ export interface StepMeasurement {
   unfinishedQueries: number
   droppedRequests: number
   loadGeneratorCpuSecondsPerSecond: number
+  /**
+   * The same latencies split by request kind (corrected the same way): statement submissions
+   * (the first request of a sequence) and follow-ups (every nextUri). Null when autocannon did not
+   * say which request of the sequence answered.
+   */
+  latencyMsByKind: { submission: LatencyMs; followUp: LatencyMs } | null
+}
+
+/** 2xx response times of one instance, all of them and split by request kind. */
+interface Samples {
+  all: number[]
+  submission: number[]
+  followUp: number[]
+  /** False once a response came without the index of its request in the sequence. */
+  kindKnown: boolean
 }
 
 interface InstanceRun {
   result: autocannon.Result
-  samples: number[]
+  samples: Samples
+}
+
+/** Which request of its sequence a client's answer belongs to (0: the POST), from autocannon's iterator. */
+function sequenceIndexOf(client: unknown): number | undefined {
+  const index = (client as { requestIterator?: { currentRequestIndex?: unknown } } | null)?.requestIterator
+    ?.currentRequestIndex
+  return typeof index === 'number' ? index : undefined
 }
 
 /** When the last response of a step arrived (performance.now()), shared by its instances. */
@@ -121,7 +143,7 @@ interface ResponseClock {
 
 function runInstance(
   options: autocannon.Options,
-  samples: number[],
+  samples: Samples,
   clock: ResponseClock,
   stop: AbortSignal | undefined,
 ): Promise<InstanceRun> {
@@ -132,9 +154,13 @@ function runInstance(
     })
     if (stop?.aborted) instance.stop()
     else stop?.addEventListener('abort', () => instance.stop(), { once: true })
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    instance.on('response', (client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
       clock.lastResponseAt = performance.now()
-      if (statusCode >= 200 && statusCode < 300) samples.push(responseTime)
+      if (statusCode < 200 || statusCode >= 300) return
+      samples.all.push(responseTime)
+      const index = sequenceIndexOf(client)
+      if (index === undefined) samples.kindKnown = false
+      else (index === 0 ? samples.submission : samples.followUp).push(responseTime)
     })
   })
 }
@@ -163,7 +189,9 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   }
   let runs: InstanceRun[]
   if (offered === undefined) {
-    runs = [await runInstance({ ...base, connections: options.connections }, [], clock, options.stop)]
+    runs = [
+      await runInstance({ ...base, connections: options.connections }, newSamples(), clock, options.stop),
+    ]
   } else {
     // autocannon's rate limit releases each connection's quota at the start of every second, and
     // every connection of one instance ticks together; instances started evenly across the second
@@ -185,7 +213,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
             maxOverallRequests: Math.max(1, Math.round(share(offered, i) * options.durationS)),
             ignoreCoordinatedOmission: true,
           },
-          [],
+          newSamples(),
           clock,
           options.stop,
         )
@@ -199,11 +227,15 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
   // count, so the achieved rate is measured against the planned duration.
   const durationS =
     offered === undefined ? Math.max(0.001, (clock.lastResponseAt - startedAt) / 1000) : options.durationS
-  const samples = runs.flatMap((run) => run.samples)
-  const corrected = correctForCoordinatedOmission(
-    samples,
-    offered === undefined ? undefined : expectedIntervalMs(offered, options.connections),
-  )
+  const interval = offered === undefined ? undefined : expectedIntervalMs(offered, options.connections)
+  const summarize = (pick: (samples: Samples) => number[]) =>
+    summarizeLatency(
+      correctForCoordinatedOmission(
+        runs.flatMap((run) => pick(run.samples)),
+        interval,
+      ),
+    )
+  const kindKnown = runs.every((run) => run.samples.kindKnown)
   const sum = (pick: (result: autocannon.Result) => number) =>
     runs.reduce((total, run) => total + pick(run.result), 0)
   const completed = sum((r) => r.requests.total)
@@ -213,7 +245,7 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
     requests: completed,
     requestsPerSecond: Math.round((completed / durationS) * 10) / 10,
     queriesPerSecond: Math.round((counters.posts / durationS) * 10) / 10,
-    latencyMs: summarizeLatency(corrected),
+    latencyMs: summarize((samples) => samples.all),
     errors: sum((r) => r.errors),
     non2xx: sum((r) => r.non2xx),
     timeouts: sum((r) => r.timeouts),
@@ -222,5 +254,15 @@ export async function runStep(load: TrinoLoad, options: StepOptions): Promise<St
     // Against the planned count, which is also the cap the instances were given.
     droppedRequests: offered === undefined ? 0 : Math.max(0, Math.round(offered * options.durationS) - sent),
     loadGeneratorCpuSecondsPerSecond: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 100) / 100,
+    latencyMsByKind: kindKnown
+      ? {
+          submission: summarize((samples) => samples.submission),
+          followUp: summarize((samples) => samples.followUp),
+        }
+      : null,
   }
+}
+
+function newSamples(): Samples {
+  return { all: [], submission: [], followUp: [], kindKnown: true }
 }

@@ -257,12 +257,14 @@ export function renderMarkdown(report: CapacityReport): string {
     '',
     '## Added latency by offered rate (gateway minus direct, open loop)',
     '',
-    '| offered req/s | +p50 ms | +p90 ms | +p99 ms |',
-    '|---:|---:|---:|---:|',
+    '| offered req/s | +p50 ms | +p90 ms | +p99 ms | POST +p50 | POST +p99 | follow-up +p50 | follow-up +p99 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...report.summary.overheadByRate.map(
       (o) =>
-        `| ${o.offeredRequestsPerSecond} | ${fixed(o.addedLatencyMsP50)} | ${fixed(o.addedLatencyMsP90)} | ${fixed(o.addedLatencyMsP99)} |`,
+        `| ${o.offeredRequestsPerSecond} | ${fixed(o.addedLatencyMsP50)} | ${fixed(o.addedLatencyMsP90)} | ${fixed(o.addedLatencyMsP99)} | ${fixed(o.addedSubmissionLatencyMsP50)} | ${fixed(o.addedSubmissionLatencyMsP99)} | ${fixed(o.addedFollowUpLatencyMsP50)} | ${fixed(o.addedFollowUpLatencyMsP99)} |`,
     ),
+    '',
+    'POST: statement submissions alone (routing, the query_history insert, the first answer); follow-up: the GETs of each nextUri.',
     '',
     '## Steps',
     '',

@@ -29,6 +29,14 @@ export const processUsageSchema = z.strictObject({
 })
 export type ProcessUsage = z.infer<typeof processUsageSchema>
 
+/** A step's latencies split by request kind; absent in reports from before the split. */
+export const latencyByKindSchema = z.strictObject({
+  /** POST /v1/statement: routing, the query_history insert, the first answer. */
+  submission: latencyMsSchema,
+  /** The GET of each nextUri: the sticky lookup and the proxying. */
+  followUp: latencyMsSchema,
+})
+
 export const stepResultSchema = z.strictObject({
   mode: z.enum(['closed', 'open']),
   connections: z.number().int().min(1),
@@ -51,6 +59,7 @@ export const stepResultSchema = z.strictObject({
   /** Open loop: requests the schedule asked for that were never sent because the target lagged. */
   droppedRequests: z.number().int().min(0),
   loadGeneratorCpuSecondsPerSecond: z.number().min(0),
+  latencyMsByKind: latencyByKindSchema.nullable().optional(),
   gatewayProcess: processUsageSchema.nullable(),
   /** The mock coordinator the direct runs target, measured in every step: the cost of serving. */
   mockProcess: processUsageSchema.nullable(),
@@ -99,6 +108,11 @@ export const overheadAtRateSchema = z.strictObject({
   addedLatencyMsP50: z.number(),
   addedLatencyMsP90: z.number(),
   addedLatencyMsP99: z.number(),
+  /** The same for statement submissions and for follow-ups alone (absent before the split). */
+  addedSubmissionLatencyMsP50: z.number().nullable().optional(),
+  addedSubmissionLatencyMsP99: z.number().nullable().optional(),
+  addedFollowUpLatencyMsP50: z.number().nullable().optional(),
+  addedFollowUpLatencyMsP99: z.number().nullable().optional(),
 })
 
 export const summarySchema = z.strictObject({
