@@ -36,12 +36,13 @@ export interface HoldBack<T> {
    * The bytes that replace the prefix (the prefix itself when nothing changes), or an error that
    * replaces the whole answer (the backend's answer is then dropped).
    */
-  release(prefix: Buffer, found: T): Promise<Buffer | CodedError>
+  release(prefix: Buffer, found: T, statusCode: number): Promise<Buffer | CodedError>
 }
 
 export type ForwardResult =
-  /** The answer reached the client (or the error that `release` chose did, see `replacedBy`). */
+  /** The answer reached the client. */
   | { kind: 'done' }
+  /** `release` chose an error instead of the answer; nothing was sent, the caller sends it. */
   | { kind: 'replaced'; error: CodedError }
   /** Nothing was sent to the client yet: the caller answers with a gateway error. */
   | { kind: 'failed'; error: Error }
@@ -81,8 +82,9 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
   #clientGone = false
   #statusCode = 0
   #headers: IncomingHttpHeaders = {}
-  #held: Buffer[] = []
-  #heldBytes = 0
+  /** The bytes held back so far, and (once there are any) what inspecting exactly them found. */
+  #prefix: Buffer = Buffer.alloc(0)
+  #found: T | undefined
   /** Chunks that arrived while the prefix was being released. */
   #tail: Buffer[] = []
   #upstreamEnded = false
@@ -124,14 +126,12 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
         return
       case 'holding': {
         const hold = this.hold as HoldBack<T>
-        this.#held.push(chunk)
-        this.#heldBytes += chunk.length
-        const prefix = this.#held.length === 1 ? chunk : Buffer.concat(this.#held, this.#heldBytes)
-        if (this.#held.length > 1) this.#held = [prefix]
-        const inspected = hold.inspect(prefix)
-        if (inspected.decided || this.#heldBytes >= hold.bytesMax) {
+        this.#prefix = this.#prefix.length === 0 ? chunk : Buffer.concat([this.#prefix, chunk])
+        const inspected = hold.inspect(this.#prefix)
+        this.#found = inspected.found
+        if (inspected.decided || this.#prefix.length >= hold.bytesMax) {
           controller.pause()
-          void this.#release(prefix, inspected.found)
+          void this.#release(this.#prefix, inspected.found)
         }
         return
       }
@@ -146,11 +146,13 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     switch (this.#phase) {
       case 'holding': {
-        const hold = this.hold as HoldBack<T>
-        const prefix =
-          this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held, this.#heldBytes)
         this.#upstreamEnded = true
-        void this.#release(prefix, hold.inspect(prefix).found)
+        // Every chunk was inspected as it came: only an answer without a body is read here.
+        const found =
+          this.#prefix.length > 0
+            ? (this.#found as T)
+            : (this.hold as HoldBack<T>).inspect(this.#prefix).found
+        void this.#release(this.#prefix, found)
         return
       }
       case 'releasing':
@@ -159,7 +161,8 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
       case 'finished':
         return
       default:
-        // 'waiting' only when the backend answered 1xx and then nothing: end what was started.
+        // 'streaming': the answer is complete. ('waiting' only when the backend answered 1xx and
+        // then nothing: end what was started.)
         if (!this.response.headersSent) this.response.writeHead(this.#statusCode || 502)
         this.response.end()
         this.#finish({ kind: 'done' })
@@ -182,7 +185,7 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
     this.#phase = 'releasing'
     let released: Buffer | CodedError
     try {
-      released = await (this.hold as HoldBack<T>).release(prefix, found)
+      released = await (this.hold as HoldBack<T>).release(prefix, found, this.#statusCode)
     } catch (error) {
       released = error as CodedError
     }

@@ -3,7 +3,7 @@
  * and seeded choice), forward the request with undici and stream the answer back. The only
  * durable work is recording a new query id before its first response reaches the client.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { CodedError } from '../../common/errors.ts'
@@ -139,9 +139,9 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     }
     const body = method === 'POST' || method === 'PUT' ? await readBodyPrefix(request) : undefined
     const bodyText = body?.prefix.toString('utf8') ?? ''
-    const headers = flatHeaders(request)
-    const user = requestUserOf(request.headers)
-    const traceToken = headers['x-trino-trace-token']
+    const incoming = request.headers
+    const user = requestUserOf(incoming)
+    const traceToken = headerOf(incoming, 'x-trino-trace-token')
     const base: DecisionBase | undefined = deps.decisionsWanted()
       ? {
           timestampMs: Date.now(),
@@ -149,7 +149,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
           path,
           traceToken: traceToken ?? null,
           user: user ?? null,
-          routingGroupHeader: headers[routingGroupHeader] ?? null,
+          routingGroupHeader: headerOf(incoming, routingGroupHeader) ?? null,
         }
       : undefined
 
@@ -159,8 +159,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       queryString,
       statementPaths: options.statementPaths,
       body: bodyText,
-      defaultCatalog: headers['x-trino-catalog'],
-      defaultSchema: headers['x-trino-schema'],
+      defaultCatalog: headerOf(incoming, 'x-trino-catalog'),
+      defaultSchema: headerOf(incoming, 'x-trino-schema'),
     })
 
     let target: Target
@@ -203,7 +203,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         method,
         path,
         queryString,
-        headers,
+        // Only the selector reads every header, so only a request it routes flattens them.
+        headers: flatHeaders(incoming),
         body: bodyText,
         remoteAddress: request.socket.remoteAddress ?? '',
       }
@@ -281,7 +282,6 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       bodyText,
       user,
       extraHeaders,
-      headers,
     })
   }
 
@@ -305,7 +305,6 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     bodyText: string
     user: string | undefined
     extraHeaders: Readonly<Record<string, string>>
-    headers: Readonly<Record<string, string>>
   }): Promise<void> {
     const { request, response, method, path, target } = exchange
     const backendName = target.backend?.name ?? target.backendUrl
@@ -334,7 +333,6 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     }
 
     const statementPath = statementPathOf(path, options.statementPaths)
-    let isNewQuery = false
     const hold: HoldBack<ScanResult> | undefined =
       statementPath === undefined || !(method === 'POST' || options.rewriteNextUri)
         ? undefined
@@ -342,20 +340,23 @@ export function createProxy(deps: ProxyDeps): DataPlane {
             bytesMax: responseScanBytesMax,
             wanted(statusCode, headers) {
               const contentType = String(headers['content-type'] ?? '')
-              isNewQuery = method === 'POST' && statusCode === 200
               return (
                 contentType.includes('json') &&
                 headers['content-encoding'] === undefined &&
-                (isNewQuery || options.rewriteNextUri)
+                (isNewQuery(statusCode) || options.rewriteNextUri)
               )
             },
             inspect(prefix) {
               const scan = scanQueryResultsPrefix(prefix)
               return { decided: scan.decided, found: scan }
             },
-            release: (prefix, scan) =>
-              releaseStatementAnswer(prefix, scan, isNewQuery, exchange, target, backendName),
+            release: (prefix, scan, statusCode) =>
+              releaseStatementAnswer(prefix, scan, isNewQuery(statusCode), exchange, target, backendName),
           }
+
+    function isNewQuery(statusCode: number): boolean {
+      return method === 'POST' && statusCode === 200
+    }
 
     const result = await forwardToBackend(
       deps.dispatcher,
@@ -411,10 +412,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     isNewQuery: boolean,
     exchange: {
       request: IncomingMessage
-      method: string
       bodyText: string
       user: string | undefined
-      headers: Readonly<Record<string, string>>
     },
     target: Target,
     backendName: string,
@@ -445,7 +444,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
 
   async function record(
     queryId: string,
-    exchange: { bodyText: string; user: string | undefined; headers: Readonly<Record<string, string>> },
+    exchange: { request: IncomingMessage; bodyText: string; user: string | undefined },
     target: Target,
   ): Promise<{ ok: true } | { ok: false; reason: string }> {
     deps.cache.set({
@@ -462,7 +461,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         created: Date.now(),
         backendUrl: target.backendUrl,
         userName: exchange.user ?? null,
-        source: exchange.headers['x-trino-source'] ?? null,
+        source: headerOf(exchange.request.headers, 'x-trino-source') ?? null,
         routingGroup: target.routingGroup,
         externalUrl: target.externalUrl ?? target.backendUrl,
       })
@@ -475,10 +474,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
 
   async function cancelQuery(target: Target, queryId: string, user: string | undefined): Promise<void> {
     try {
-      const url = new URL(`${target.backendUrl.replace(/\/$/, '')}/v1/query/${encodeURIComponent(queryId)}`)
       const answer = await deps.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname,
+        ...queryInfoUrl(target.backendUrl, queryId),
         method: 'DELETE',
         headers: user === undefined ? {} : { 'x-trino-user': user },
         signal: AbortSignal.timeout(cancelTimeoutMs),
@@ -494,10 +491,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     queryId: string,
     user: string | undefined,
   ): Promise<boolean> {
-    const url = new URL(`${backend.proxyTo.replace(/\/$/, '')}/v1/query/${encodeURIComponent(queryId)}`)
     const answer = await deps.dispatcher.request({
-      origin: url.origin,
-      path: url.pathname,
+      ...queryInfoUrl(backend.proxyTo, queryId),
       method: 'HEAD',
       // Trino may refuse an anonymous query lookup (#1234): send the user of the follow-up.
       headers: user === undefined ? {} : { 'x-trino-user': user },
@@ -592,6 +587,12 @@ function parsedBackendUrl(url: string): { origin: string; basePath: string } {
   return parsed
 }
 
+/** `/v1/query/{id}` on a backend (behind its path prefix), for the probe and the cancel. */
+function queryInfoUrl(backendUrl: string, queryId: string): { origin: string; path: string } {
+  const backend = parsedBackendUrl(backendUrl)
+  return { origin: backend.origin, path: `${backend.basePath}/v1/query/${encodeURIComponent(queryId)}` }
+}
+
 /** Origins under which the backend may name itself in `nextUri`. */
 function backendOrigins(target: Target): string[] {
   const origins: string[] = []
@@ -609,12 +610,19 @@ function backendOrigins(target: Target): string[] {
   return origins
 }
 
-function flatHeaders(request: IncomingMessage): Record<string, string> {
+function flatHeaders(incoming: IncomingHttpHeaders): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+  for (const name of Object.keys(incoming)) {
+    const value = headerOf(incoming, name)
+    if (value !== undefined) headers[name] = value
   }
   return headers
+}
+
+/** One header as a string (repeated ones joined with ", "), as the routing code reads them. */
+function headerOf(incoming: IncomingHttpHeaders, name: string): string | undefined {
+  const value = incoming[name]
+  return Array.isArray(value) ? value.join(', ') : value
 }
 
 function describeNetworkError(error: unknown): string {

@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; undici refuses some of them anyway. */
-const hopByHopHeaders: ReadonlySet<string> = new Set([
+export const hopByHopHeaders: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

@@ -129,25 +129,20 @@ export function historyStore(query: Query): QueryHistoryStore {
       flush: async (batch) => {
         // One statement text whatever the batch size (rows arrive as one array per column), so the
         // database parses and plans a short statement instead of a VALUES list per batch size.
-        const columns: unknown[][] = [[], [], [], [], [], [], [], []]
-        for (const record of batch) {
-          const row = [
-            record.queryId,
-            record.queryText,
-            record.created,
-            stripTrailingSlash(record.backendUrl),
-            record.userName,
-            record.source,
-            record.routingGroup,
-            stripTrailingSlash(record.externalUrl),
-          ]
-          for (let index = 0; index < row.length; index++) columns[index]?.push(row[index])
-        }
         await query(
           `INSERT INTO query_history (${historyColumns})
            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
            ON CONFLICT (query_id) DO NOTHING`,
-          columns,
+          [
+            batch.map((record) => record.queryId),
+            batch.map((record) => record.queryText),
+            batch.map((record) => record.created),
+            batch.map((record) => stripTrailingSlash(record.backendUrl)),
+            batch.map((record) => record.userName),
+            batch.map((record) => record.source),
+            batch.map((record) => record.routingGroup),
+            batch.map((record) => stripTrailingSlash(record.externalUrl)),
+          ],
         )
       },
       batchItemsMax: historyInsertBatchRowsMax,

@@ -17,6 +17,7 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
 import path from 'node:path'
 import { type Dispatcher, Pool } from 'undici'
+import { clientResponseHeaders, hopByHopHeaders } from '../../gateway/proxy/headers.ts'
 
 /** Connections to the backend: as many as the capacity run's widest closed-loop step. */
 export const backendConnections = 256
@@ -28,17 +29,13 @@ export const requestBodyBytesMax = 1024 * 1024
 export const responseBodyBytesMax = 16 * 1024 * 1024
 export const listenHost = '127.0.0.1'
 
-/** Hop-by-hop headers, which belong to one connection (undici refuses most of them in a request). */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'expect',
-])
+/**
+ * Request headers never forwarded: the gateway's hop-by-hop set, plus `expect` (the body is read
+ * here before it is sent on, and undici refuses the header).
+ */
+function isUnforwardedRequestHeader(lower: string): boolean {
+  return lower === 'host' || lower === 'expect' || hopByHopHeaders.has(lower)
+}
 
 export interface MinimalProxy {
   /** `http://127.0.0.1:<port>`. */
@@ -52,19 +49,15 @@ function forwardedRequestHeaders(rawHeaders: readonly string[]): string[] {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string
     const lower = name.toLowerCase()
-    if (lower === 'host' || hopByHop.has(lower)) continue
+    if (isUnforwardedRequestHeader(lower)) continue
     headers.push(name, rawHeaders[i + 1] as string)
   }
   return headers
 }
 
-/** The backend's answer headers to send on: all but content-length (set anew) and hop-by-hop ones. */
+/** The backend's answer headers to send on, as the gateway filters them, with content-length set anew. */
 function forwardedResponseHeaders(headers: IncomingHttpHeaders, bodyBytes: number): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name === 'content-length' || hopByHop.has(name)) continue
-    out[name] = value
-  }
+  const out = clientResponseHeaders(headers)
   out['content-length'] = bodyBytes
   return out
 }

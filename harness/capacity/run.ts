@@ -486,33 +486,20 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         throw new HarnessError('TOPOLOGY_START_FAILED', `probing a query at ${directUrl}: ${error.message}`)
       },
     )
-    const throughGateway = await probeRequestsPerQuery({ ...base, baseUrl: gateway.url }).catch(
-      (error: Error) => {
+    // A proxy in front must not change the protocol: a query takes as many requests through it.
+    for (const [what, baseUrl] of [
+      ['the gateway', gateway.url],
+      ['the minimal proxy', floor.url],
+    ] as const) {
+      const through = await probeRequestsPerQuery({ ...base, baseUrl }).catch((error: Error) => {
+        throw new HarnessError('TOPOLOGY_START_FAILED', `probing a query through ${what}: ${error.message}`)
+      })
+      if (through !== requestsPerQuery) {
         throw new HarnessError(
           'TOPOLOGY_START_FAILED',
-          `probing a query through the gateway: ${error.message}`,
+          `a query takes ${requestsPerQuery} requests directly but ${through} through ${what}`,
         )
-      },
-    )
-    if (throughGateway !== requestsPerQuery) {
-      throw new HarnessError(
-        'TOPOLOGY_START_FAILED',
-        `a query takes ${requestsPerQuery} requests directly but ${throughGateway} through the gateway`,
-      )
-    }
-    const throughFloor = await probeRequestsPerQuery({ ...base, baseUrl: floor.url }).catch(
-      (error: Error) => {
-        throw new HarnessError(
-          'TOPOLOGY_START_FAILED',
-          `probing a query through the minimal proxy: ${error.message}`,
-        )
-      },
-    )
-    if (throughFloor !== requestsPerQuery) {
-      throw new HarnessError(
-        'TOPOLOGY_START_FAILED',
-        `a query takes ${requestsPerQuery} requests directly but ${throughFloor} through the minimal proxy`,
-      )
+      }
     }
     const directLoad: TrinoLoad = { ...base, baseUrl: directUrl, requestsPerQuery }
     const gatewayLoad: TrinoLoad = { ...base, baseUrl: gateway.url, requestsPerQuery }
