@@ -2,6 +2,7 @@
  * The gateway over real sockets: fake coordinators on loopback, the store on the test database
  * (embedded, or the PostgreSQL server when TGL_TEST_DATABASE says so).
  */
+import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../test-support/database.ts'
@@ -351,6 +352,35 @@ describe('forwarding', () => {
     }
     const head = await fetch(`${running.url}/echo/x`, { method: 'HEAD' })
     expect(head.status).toBe(200)
+  })
+
+  it('forwards a POST whose client sent Expect: 100-continue (curl does for bodies over 1 KiB)', async () => {
+    const running = await gateway({ extraWhitelistPaths: ['/echo/.*'] })
+    await resetStore(running)
+    const backend = await fake('f1')
+    await addBackend(running.url, { name: 'f1', proxyTo: backend.url })
+    await healthy(running, 'f1')
+    const body = 'x'.repeat(2048)
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const client = httpRequest(`${running.url}/echo/expect`, {
+        method: 'POST',
+        headers: { expect: '100-continue', 'content-length': String(body.length) },
+      })
+      client.on('continue', () => client.end(body))
+      client.on('error', reject)
+      client.on('response', (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => {
+          text += chunk
+        })
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
+      })
+    })
+    expect(answer.status).toBe(200)
+    const echo = JSON.parse(answer.text) as { body: string; headers: Record<string, string> }
+    expect(echo.body).toBe(body)
+    expect(echo.headers.expect).toBeUndefined()
   })
 
   it('strips every forwarded header when routing.forwardedHeadersEnabled is false', async () => {

@@ -16,6 +16,12 @@ describe('headers sent to the backend', () => {
     expect(headers.via).toBe('HTTP/1.1 TrinoGateway')
   })
 
+  it('drops Expect: the gateway answered 100-continue itself and sends the body it read', () => {
+    expect(
+      backendRequestHeaders({ expect: '100-continue', 'x-trino-user': 'alice' }, context).expect,
+    ).toBeUndefined()
+  })
+
   it('appends X-Forwarded-* to what the client sent', () => {
     const headers = backendRequestHeaders({ host: 'gw.example:8080', 'x-forwarded-for': '1.1.1.1' }, context)
     expect(headers).toMatchObject({

@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; undici refuses some of them anyway. */
-export const hopByHopHeaders: ReadonlySet<string> = new Set([
+const hopByHopHeaders: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -17,6 +17,16 @@ export const hopByHopHeaders: ReadonlySet<string> = new Set([
 ])
 
 export const viaHeaderValue = 'HTTP/1.1 TrinoGateway'
+
+/**
+ * Request headers (lower case) that never reach the backend: Host (the backend's own is sent),
+ * Accept-Encoding (answers must stay readable for the nextUri rewrite), Expect (the gateway's HTTP
+ * server already answered `100-continue` and read the body; undici refuses the header, which made
+ * such a POST a 502) and the hop-by-hop ones.
+ */
+export function isUnforwardedRequestHeader(lower: string): boolean {
+  return lower === 'host' || lower === 'accept-encoding' || lower === 'expect' || hopByHopHeaders.has(lower)
+}
 
 export interface ForwardContext {
   forwardedHeadersEnabled: boolean
@@ -36,7 +46,7 @@ export function backendRequestHeaders(
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue
     const lower = name.toLowerCase()
-    if (lower === 'host' || lower === 'accept-encoding' || hopByHopHeaders.has(lower)) continue
+    if (isUnforwardedRequestHeader(lower)) continue
     if (!context.forwardedHeadersEnabled && (lower === 'forwarded' || lower.startsWith('x-forwarded-')))
       continue
     headers[lower] = Array.isArray(value) ? value.join(', ') : value

@@ -17,7 +17,7 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
 import path from 'node:path'
 import { type Dispatcher, Pool } from 'undici'
-import { clientResponseHeaders, hopByHopHeaders } from '../../gateway/proxy/headers.ts'
+import { clientResponseHeaders, isUnforwardedRequestHeader } from '../../gateway/proxy/headers.ts'
 
 /** Connections to the backend: as many as the capacity run's widest closed-loop step. */
 export const backendConnections = 256
@@ -29,21 +29,13 @@ export const requestBodyBytesMax = 1024 * 1024
 export const responseBodyBytesMax = 16 * 1024 * 1024
 export const listenHost = '127.0.0.1'
 
-/**
- * Request headers never forwarded: the gateway's hop-by-hop set, plus `expect` (the body is read
- * here before it is sent on, and undici refuses the header).
- */
-function isUnforwardedRequestHeader(lower: string): boolean {
-  return lower === 'host' || lower === 'expect' || hopByHopHeaders.has(lower)
-}
-
 export interface MinimalProxy {
   /** `http://127.0.0.1:<port>`. */
   url: string
   close(): Promise<void>
 }
 
-/** The request headers to forward: all but host and the hop-by-hop ones, as a flat raw list. */
+/** The request headers to forward, as the gateway filters them, as a flat raw list. */
 function forwardedRequestHeaders(rawHeaders: readonly string[]): string[] {
   const headers: string[] = []
   for (let i = 0; i < rawHeaders.length; i += 2) {
