@@ -4,8 +4,8 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { describeIssues } from '../common/errors.ts'
+import { parseDataSizeBytes } from '../trino/resource-groups/units.ts'
 import { mockError } from './errors.ts'
-import { parseDataSizeBytes } from './resource-groups/units.ts'
 import { workloadSchema } from './workload/model.ts'
 
 /**

@@ -1,8 +1,8 @@
+import type { QueryDescriptor, QueryScheduler, QueryUsage } from '../trino/scheduler.ts'
 import { type TrinoErrorName, trinoErrorCodes } from './errors.ts'
 import { QueryIdGenerator } from './protocol/query-id.ts'
 import { answerRuntimeQueries, readsRuntimeQueries } from './protocol/runtime-queries.ts'
 import type { StatementSession } from './protocol/session.ts'
-import type { QueryDescriptor, QueryScheduler, QueryUsage } from './scheduler.ts'
 import {
   type Column,
   column,

@@ -19,8 +19,8 @@ import {
   parseSchedulingPolicy,
   selectorQueryTypes,
   selectorResourceEstimateSchema,
-} from '../../mock-trino/resource-groups/config.ts'
-import { parseDataSizeBytes } from '../../mock-trino/resource-groups/units.ts'
+} from '../../trino/resource-groups/config.ts'
+import { parseDataSizeBytes } from '../../trino/resource-groups/units.ts'
 import { gatewayError } from '../errors.ts'
 import type { GatewayStore } from '../store/types.ts'
 import { parseJsonBody } from './bodies.ts'

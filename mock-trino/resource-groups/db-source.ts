@@ -5,9 +5,9 @@
  * load failed) the source is unavailable and queries fail with CONFIGURATION_UNAVAILABLE.
  */
 import pg from 'pg'
-import type { ResourceGroupsConfig } from './config.ts'
-import { type ResourceGroupTables, rowsToConfig } from './db-rows.ts'
-import { configurationInvalid } from './errors.ts'
+import type { ResourceGroupsConfig } from '../../trino/resource-groups/config.ts'
+import { type ResourceGroupTables, rowsToConfig } from '../../trino/resource-groups/db-rows.ts'
+import { configurationInvalid } from '../../trino/resource-groups/errors.ts'
 
 /** How long one connection attempt or one refresh query may take. */
 export const dbConnectTimeoutMs = 5_000

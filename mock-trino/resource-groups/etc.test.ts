@@ -8,8 +8,8 @@ import { resourceGroupsApi } from '../../gateway/api/resource-groups.ts'
 import { openStore } from '../../gateway/store/index.ts'
 import type { GatewayStore } from '../../gateway/store/types.ts'
 import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
+import { query } from '../../trino/resource-groups/test-helpers.ts'
 import { jdbcToPostgresUrl, loadSchedulerFromEtc } from './index.ts'
-import { query } from './test-helpers.ts'
 
 const dirs: string[] = []
 function etcWith(files: Record<string, string>): string {

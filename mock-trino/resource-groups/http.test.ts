@@ -1,11 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Trino resource-group templates are written ${USER}
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createResourceGroupScheduler } from '../../trino/resource-groups/scheduler.ts'
+import { query } from '../../trino/resource-groups/test-helpers.ts'
+import type { QueryScheduler } from '../../trino/scheduler.ts'
 import { LegacyScheduler } from '../legacy-scheduler.ts'
-import type { QueryScheduler } from '../scheduler.ts'
 import { resourceGroupStateApi } from './http.ts'
-import { createResourceGroupScheduler } from './scheduler.ts'
-import { query } from './test-helpers.ts'
 
 const groups = createResourceGroupScheduler({
   rootGroups: [

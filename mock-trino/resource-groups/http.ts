@@ -3,9 +3,13 @@
  * `app.register(resourceGroupStateApi, { scheduler: () => scheduler, details })`.
  */
 import type { FastifyInstance } from 'fastify'
-import type { QueryScheduler } from '../scheduler.ts'
-import type { ResourceGroupScheduler } from './scheduler.ts'
-import { parseResourceGroupPath, type QueryStateDetails, resourceGroupStateJson } from './state.ts'
+import type { ResourceGroupScheduler } from '../../trino/resource-groups/scheduler.ts'
+import {
+  parseResourceGroupPath,
+  type QueryStateDetails,
+  resourceGroupStateJson,
+} from '../../trino/resource-groups/state.ts'
+import type { QueryScheduler } from '../../trino/scheduler.ts'
 
 export interface ResourceGroupStateApiOptions {
   /** The coordinator's scheduler; one without resource groups (the legacy `global`) answers 404. */

@@ -7,8 +7,18 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../../common/duration.ts'
+import {
+  compileConfig,
+  parseResourceGroupsJson,
+  type ResourceGroupsConfig,
+} from '../../trino/resource-groups/config.ts'
+import { configurationInvalid } from '../../trino/resource-groups/errors.ts'
+import {
+  createResourceGroupScheduler,
+  type ResourceGroupScheduler,
+  type ResourceGroupSchedulerOptions,
+} from '../../trino/resource-groups/scheduler.ts'
 import { parseProperties } from '../config.ts'
-import { compileConfig, parseResourceGroupsJson, type ResourceGroupsConfig } from './config.ts'
 import {
   type DbSource,
   type DbSourceSettings,
@@ -17,33 +27,32 @@ import {
   silentLogger,
   startDbSource,
 } from './db-source.ts'
-import { configurationInvalid } from './errors.ts'
-import {
-  createResourceGroupScheduler,
-  type ResourceGroupScheduler,
-  type ResourceGroupSchedulerOptions,
-} from './scheduler.ts'
 
-export type { ResourceGroupSpec, ResourceGroupsConfig, SchedulingPolicy, SelectorSpec } from './config.ts'
-export { compileConfig, parseResourceGroupsJson } from './config.ts'
-export { type ResourceGroupTables, rowsToConfig } from './db-rows.ts'
-export { jdbcToPostgresUrl, type ResourceGroupsLogger, readResourceGroupTables } from './db-source.ts'
-export { resourceGroupErrorNames } from './errors.ts'
-export { isResourceGroupScheduler, type ResourceGroupStateApiOptions, resourceGroupStateApi } from './http.ts'
+export type {
+  ResourceGroupSpec,
+  ResourceGroupsConfig,
+  SchedulingPolicy,
+  SelectorSpec,
+} from '../../trino/resource-groups/config.ts'
+export { compileConfig, parseResourceGroupsJson } from '../../trino/resource-groups/config.ts'
+export { type ResourceGroupTables, rowsToConfig } from '../../trino/resource-groups/db-rows.ts'
+export { resourceGroupErrorNames } from '../../trino/resource-groups/errors.ts'
 export type {
   ResourceGroupScheduler,
   ResourceGroupSchedulerOptions,
   ResourceGroupSnapshot,
   ScheduledQueryInfo,
-} from './scheduler.ts'
-export { createResourceGroupScheduler } from './scheduler.ts'
-export { parseClientTagsHeader, selectResourceGroup } from './selectors.ts'
+} from '../../trino/resource-groups/scheduler.ts'
+export { createResourceGroupScheduler } from '../../trino/resource-groups/scheduler.ts'
+export { parseClientTagsHeader, selectResourceGroup } from '../../trino/resource-groups/selectors.ts'
 export {
   parseResourceGroupPath,
   type QueryStateDetails,
   type ResourceGroupInfoJson,
   resourceGroupStateJson,
-} from './state.ts'
+} from '../../trino/resource-groups/state.ts'
+export { jdbcToPostgresUrl, type ResourceGroupsLogger, readResourceGroupTables } from './db-source.ts'
+export { isResourceGroupScheduler, type ResourceGroupStateApiOptions, resourceGroupStateApi } from './http.ts'
 
 export const propertiesFileName = 'resource-groups.properties'
 /** Trino's bounds on the db refresh: at least 1 s between loads; staleness allowed 10 s or more. */

@@ -1,6 +1,6 @@
 import { parseDurationMs } from '../../common/duration.ts'
+import { parseDataSizeBytes } from '../../trino/resource-groups/units.ts'
 import { isTrinoErrorName, type TrinoErrorName } from '../errors.ts'
-import { parseDataSizeBytes } from '../resource-groups/units.ts'
 import { peakMemoryBytesMax } from './model.ts'
 
 /**
