@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type RoutingKey, signRoutingToken, verifyRoutingToken } from './routing-token.js'
 
@@ -26,5 +27,15 @@ describe('routing tokens', () => {
     for (const bad of ['', '.', 'a..x', 'a.b.', '.b.c', 'a.b.c.d', 'abc']) {
       expect(verifyRoutingToken([keyA], queryId, bad)).toEqual({ ok: false, reason: 'malformed' })
     }
+  })
+  it('never throws on arbitrary input and accepts only what was signed', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.stringMatching(/^[a-z0-9_-]{1,40}$/), (token, id, backend) => {
+        const check = verifyRoutingToken([keyA], id, token)
+        if (check.ok) expect(token).toBe(signRoutingToken(keyA, id, check.backend))
+        const signed = verifyRoutingToken([keyA], id, signRoutingToken(keyA, id, backend))
+        expect(signed).toEqual({ ok: true, backend })
+      }),
+    )
   })
 })
