@@ -23,6 +23,12 @@ function mac(key: RoutingKey, queryId: string, backend: string): string {
 
 /** Token layout: keyId.backend(base64url).mac(base64url); '.' never occurs in base64url. */
 export function signRoutingToken(key: RoutingKey, queryId: string, backend: string): string {
+  // An empty segment or a '.' in the key id would make the token unparseable; config guarantees neither.
+  if (backend.length === 0 || key.id.length === 0 || key.id.includes('.')) {
+    throw new RangeError(
+      `routing token needs a non-empty backend and a key id without '.', got key id '${key.id}'`,
+    )
+  }
   const name = Buffer.from(backend, 'utf8').toString('base64url')
   return `${key.id}.${name}.${mac(key, queryId, backend)}`
 }
