@@ -70,6 +70,7 @@ const defaults: Omit<GatewayConfig, 'source'> = {
   modules: [],
   extraWhitelistPaths: [],
   statementPaths: ['/v1/statement'],
+  security: undefined,
   routingRules: {
     rulesEngineEnabled: false,
     rulesType: 'FILE',
@@ -317,6 +318,36 @@ describe('parseGatewayConfig refusals', () => {
     ],
     ['a document that is a list', ['serverConfig'], 'CONFIG_INVALID', ['the config must be a mapping']],
     [
+      'OAuth as the login type',
+      { authentication: { defaultType: 'oauth' } },
+      'CONFIG_INVALID',
+      ['authentication.defaultType: defaultType: oauth is a Trino Gateway key not yet supported'],
+    ],
+    [
+      'LDAP for form login',
+      { authentication: { form: { ldapConfigPath: '/etc/ldap.yml' } } },
+      'CONFIG_INVALID',
+      ['authentication.form.ldapConfigPath: ldapConfigPath is a Trino Gateway key not yet supported'],
+    ],
+    [
+      'a role regex that does not compile',
+      { authentication: {}, authorization: { admin: '(ADMIN' } },
+      'CONFIG_INVALID',
+      ['authorization.admin: invalid regex pattern'],
+    ],
+    [
+      'a session lifetime over a day',
+      { authentication: { sessionLifetime: '2d' } },
+      'CONFIG_INVALID',
+      ['authentication.sessionLifetime: expected a duration from 60s to 24h'],
+    ],
+    [
+      'a preset user without a password',
+      { authentication: {}, presetUsers: { alice: { privileges: 'USER' } } },
+      'CONFIG_INVALID',
+      ['presetUsers.alice.password: expected a password'],
+    ],
+    [
       'an Airlift property we do not implement',
       { serverConfig: { 'http-server.process-forwarded': 'true' } },
       'CONFIG_KEY_NOT_SUPPORTED',
@@ -337,6 +368,32 @@ describe('parseGatewayConfig refusals', () => {
     const error = refusal(() => parseGatewayConfig(raw, 'gateway.yaml'))
     expect(error.code).toBe('CONFIG_KEY_NOT_SUPPORTED')
     expect(error.message).toContain(`${key}: a Trino Gateway key not yet supported by trino-gateway-lab`)
+  })
+
+  it('never echoes a preset user password in an error', () => {
+    const error = refusal(() =>
+      parseGatewayConfig(
+        { authentication: {}, presetUsers: { alice: { password: 'hunter2-secret', privileges: 7 } } },
+        'g.yaml',
+      ),
+    )
+    expect(error.message).toContain('presetUsers.alice.privileges')
+    expect(error.message).not.toContain('hunter2-secret')
+  })
+
+  it('reads authentication, authorization defaults and preset users into security', () => {
+    const config = parseGatewayConfig(
+      {
+        authentication: { defaultType: 'form', sessionLifetime: '30m' },
+        presetUsers: { alice: { password: 'pw', privileges: 'USER' } },
+      },
+      'g.yaml',
+    )
+    expect(config.security).toEqual({
+      authentication: { defaultType: 'form', selfSignKeyPair: undefined, sessionLifetimeMs: 30 * 60_000 },
+      roleRegexes: { admin: '(.*)ADMIN(.*)', user: '(.*)USER(.*)', api: '(.*)API(.*)' },
+      presetUsers: { alice: { password: 'pw', privileges: 'USER' } },
+    })
   })
 
   it('never echoes the database password in an error', () => {

@@ -16,6 +16,12 @@ import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../common/duration.ts'
 import { CodedError, describeIssues } from '../common/errors.ts'
+import {
+  authenticationSchema,
+  authorizationSchema,
+  presetUsersSchema,
+  type SecurityConfig,
+} from './auth/config.ts'
 import { healthThresholdMax } from './clusters/flap-guard.ts'
 import { defaultMetricsProbeConfig } from './clusters/probes/metrics.ts'
 import { gatewayError } from './errors.ts'
@@ -40,9 +46,7 @@ export const keysNotYetSupported: readonly string[] = [
   'oauth2GatewayCookieConfiguration',
   'databaseCache',
   'uiConfiguration',
-  'authentication',
-  'authorization',
-  'presetUsers',
+  'authentication.oauth',
   'pagePermissions',
   'monitor.explicitPrepare',
   'monitor.clusterMetricsRegistryRefreshPeriod',
@@ -305,6 +309,9 @@ const sectionSchemas = {
   additionalStatementPaths: additionalStatementPathsSchema.default([]),
   routingRules: routingRulesConfigSchema.prefault({}),
   requestAnalyzerConfig: requestAnalyzerConfigSchema,
+  authentication: authenticationSchema.optional(),
+  authorization: authorizationSchema.prefault({}),
+  presetUsers: presetUsersSchema.default({}),
 }
 
 const configSchema = z.strictObject(sectionSchemas)
@@ -329,6 +336,8 @@ export interface GatewayConfig {
   extraWhitelistPaths: string[]
   /** `/v1/statement` followed by `additionalStatementPaths`, trailing slashes stripped. */
   statementPaths: string[]
+  /** Admin authentication and roles; undefined when `authentication` is absent (security off). */
+  security: SecurityConfig | undefined
 }
 
 /** Reads, substitutes `${ENV:NAME}`, parses and validates a config file. */
@@ -431,6 +440,14 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
     requestAnalyzerConfig: sections.requestAnalyzerConfig,
     extraWhitelistPaths: sections.extraWhitelistPaths,
     statementPaths: [defaultStatementPath, ...sections.additionalStatementPaths],
+    security:
+      sections.authentication === undefined
+        ? undefined
+        : {
+            authentication: sections.authentication,
+            roleRegexes: sections.authorization,
+            presetUsers: sections.presetUsers,
+          },
   }
 }
 
@@ -528,6 +545,16 @@ function withSecretsHidden(document: object): object {
     const value = hidden[section]
     if (isMapping(value) && 'password' in value)
       hidden = { ...hidden, [section]: { ...value, password: '***' } }
+  }
+  const users = hidden.presetUsers
+  if (isMapping(users)) {
+    const masked = Object.fromEntries(
+      Object.entries(users).map(([name, user]) => [
+        name,
+        isMapping(user) && 'password' in user ? { ...user, password: '***' } : user,
+      ]),
+    )
+    hidden = { ...hidden, presetUsers: masked }
   }
   return hidden
 }

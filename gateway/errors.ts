@@ -71,6 +71,22 @@ export const gatewayErrors = {
     summary: 'code inside store.transaction() used another connection, which deadlocks the embedded database',
   },
 
+  // Admin authentication and roles (gateway/auth/*).
+  AUTHENTICATION_REQUIRED: {
+    statusCode: 401,
+    summary:
+      'an admin route needs a login (session cookie, Bearer token or Basic credentials) and none was sent',
+  },
+  LOGIN_FAILED: {
+    statusCode: 401,
+    summary: 'the credentials or the session sent were not accepted (which part was wrong is not said)',
+  },
+  ROLE_REQUIRED: { statusCode: 403, summary: 'the logged-in user lacks the role this route needs' },
+  UI_ASSETS_UNAVAILABLE: {
+    statusCode: 500,
+    summary: 'the web UI bundle could not be built or read (run npm run build for dist/web)',
+  },
+
   // Routing rules, request analysis and the external routing service (gateway/routing/rules/*).
   ...routingRuleErrors,
 } as const satisfies ErrorCatalog

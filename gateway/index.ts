@@ -23,6 +23,8 @@ export interface StartGatewayOptions {
   host?: string
   /** pino level ('silent' in tests); 'info' by default. */
   logLevel?: string
+  /** Where the gateway's own pino lines go; stdout by default (tests read them). */
+  logDestination?: NodeJS.WritableStream
   selector?: RoutingGroupSelector
   picker?: BackendPicker
 }
@@ -42,6 +44,8 @@ export interface RunningGateway {
   runHealthRound(): Promise<void>
   setSelector(selector: RoutingGroupSelector): void
   setPicker(picker: BackendPicker): void
+  /** `METHOD /route` of every admin-side (fastify) route, as registered. */
+  adminRoutes(): string[]
   close(): Promise<void>
 }
 
@@ -62,6 +66,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       store,
       seed,
       logLevel,
+      logDestination: options.logDestination,
       selector: options.selector,
       picker: options.picker,
     })
@@ -88,6 +93,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     runHealthRound: () => server.monitor.runRound(),
     setSelector: (selector) => server.setSelector(selector),
     setPicker: (picker) => server.setPicker(picker),
+    adminRoutes: () => server.adminRoutes(),
     close() {
       closing ??= (async () => {
         try {

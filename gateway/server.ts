@@ -10,6 +10,7 @@ import { backendsApi } from './api/backends.ts'
 import { metricsApi } from './api/metrics.ts'
 import { resourceGroupsApi } from './api/resource-groups.ts'
 import { webappApi } from './api/webapp.ts'
+import { authPlugin } from './auth/plugin.ts'
 import { type BackendService, createBackendService } from './clusters/backend-service.ts'
 import { createHealthMonitor, type HealthMonitor, infoProbeTimeoutMs } from './clusters/monitor.ts'
 import { createStatsProbe, type StatsMonitorType, statsMonitorTypes } from './clusters/probes/index.ts'
@@ -25,6 +26,7 @@ import { createRulesSelector, type FileRoutingGroupSelector, rulesApi } from './
 import type { RoutingGroupSelector } from './routing/selector.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
+import { uiRoutes } from './ui/routes.ts'
 
 /** Connections the proxy keeps per backend origin at most. */
 export const backendConnectionsMax = 256
@@ -41,6 +43,8 @@ export interface GatewayServerOptions {
   seed: number
   /** pino level; 'silent' turns logging off. */
   logLevel?: string | undefined
+  /** Where pino writes; stdout when absent. */
+  logDestination?: NodeJS.WritableStream | undefined
   /** Defaults to the `X-Trino-Routing-Group` header selector. */
   selector?: RoutingGroupSelector | undefined
   /** Defaults to what `modules` asks for: the query-count router, else the uniform random picker. */
@@ -60,6 +64,8 @@ export interface GatewayServer {
   setSelector(selector: RoutingGroupSelector): void
   /** Swaps the backend picker (e.g. the query-count router). */
   setPicker(picker: BackendPicker): void
+  /** `METHOD /route` of every fastify route, as registered (the auth policy must list each). */
+  adminRoutes(): string[]
   /** Stops timers, the HTTP server (dropping keep-alive connections) and the backend client. */
   close(): Promise<void>
 }
@@ -88,7 +94,12 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       server.setTimeout(0)
       return server
     },
-    logger: logLevel === 'silent' ? false : { level: logLevel },
+    logger:
+      logLevel === 'silent'
+        ? false
+        : options.logDestination === undefined
+          ? { level: logLevel }
+          : { level: logLevel, stream: options.logDestination },
     // Streams can run long: close() must not wait for clients to finish reading.
     forceCloseConnections: true,
     bodyLimit: adminBodyBytesMax,
@@ -195,6 +206,16 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     return reply.code(statusCode).send({ code, message: (error as Error).message })
   })
 
+  const adminRoutes: string[] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) adminRoutes.push(`${method} ${route.url}`)
+  })
+  // Before every route: its hooks decide who may call each one (gateway/auth/policy.ts).
+  await authPlugin(app, {
+    security: config.security,
+    forwardedHeadersEnabled: config.routing.forwardedHeadersEnabled,
+  })
+  await app.register(uiRoutes)
   await app.register(backendsApi, {
     backends,
     registry,
@@ -240,6 +261,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     setPicker(next) {
       picker = next
     },
+    adminRoutes: () => [...adminRoutes],
     async close() {
       await monitor.close()
       await retention.stop()

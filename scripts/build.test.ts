@@ -3,7 +3,7 @@
  * flags of `npm start` on an embedded database, it serves the admin API, and the process is exactly
  * `node <flags> main.js ...` with no tsx loader anywhere on its command line or in NODE_OPTIONS.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -40,10 +40,16 @@ describe('npm run build', () => {
       'utf8',
     )
     expect(migrations).toMatch(/create table/i)
+    expect(built.webFiles).toBe(3)
+    const page = await readFile(path.join(built.outDir, 'web', 'index.html'), 'utf8')
+    expect(page).toContain('/trino-gateway/assets/app.js')
   })
 
   it('starts with plain node and the flags of npm start, and serves the admin API', async () => {
     const flags = await readStartScriptNodeFlags()
+    // A mark only the prebuilt file has: the gateway must serve dist/, not bundle again.
+    const mark = `/* prebuilt ${seed} */`
+    await appendFile(path.join(built.outDir, 'web', 'assets', 'app.css'), mark)
     gateway = await startGatewayProcess({
       mainFile: built.mainFile,
       nodeFlags: flags,
@@ -55,6 +61,9 @@ describe('npm run build', () => {
     const response = await fetch(`${gateway.url}/api/public/backends`)
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual([])
+    const css = await fetch(`${gateway.url}/trino-gateway/assets/app.css`)
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(await css.text()).toContain(mark)
 
     const argv = (await readFile(`/proc/${gateway.handle.pid}/cmdline`, 'utf8')).split('\0').slice(0, -1)
     expect(argv).toEqual([

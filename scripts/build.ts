@@ -5,11 +5,12 @@
  * migrations, which the store reads at run time from `./migrations/` beside its module.
  * `npm start` then runs it with plain `node`: no tsx loader thread in the process.
  */
-import { cp, readdir, rm, stat } from 'node:fs/promises'
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
+import { bundleWeb } from './web-build.ts'
 
 export const repositoryRoot = path.resolve(import.meta.dirname, '..')
 /** Every build goes under here: `--packages=external` needs the repository's node_modules above it. */
@@ -32,6 +33,8 @@ export interface GatewayBuild {
   jsBytes: number
   /** Migration files copied to `<outDir>/migrations/`. */
   migrations: number
+  /** Web UI files written to `<outDir>/web/` (the page, its script and style sheet). */
+  webFiles: number
 }
 
 /** Refuses an output folder that is not strictly inside `dist/` (it is emptied before building). */
@@ -79,6 +82,13 @@ export async function buildGateway(options: { outDir?: string } = {}): Promise<G
     throw new Error(`bundling ${path.relative(repositoryRoot, entryPoint)} failed: ${error.message}`)
   })
   await cp(migrationsSource, path.join(outDir, 'migrations'), { recursive: true })
+  // The UI ships prebuilt: the gateway serves these files and never bundles in production.
+  const web = await bundleWeb()
+  for (const [name, contents] of web) {
+    const file = path.join(outDir, 'web', name)
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, contents)
+  }
   const mainFile = path.join(outDir, 'main.js')
   await stat(mainFile).catch(() => {
     throw new Error(`esbuild finished but wrote no ${mainFile}`)
@@ -90,13 +100,14 @@ export async function buildGateway(options: { outDir?: string } = {}): Promise<G
     jsFiles: outputs.length,
     jsBytes: outputs.reduce((total, [, output]) => total + output.bytes, 0),
     migrations: migrationFiles.length,
+    webFiles: web.size,
   }
 }
 
 /** The one line `npm run build` prints. */
 export function buildSummary(built: GatewayBuild): string {
   const kibibytes = Math.round(built.jsBytes / bytesPerKibibyte)
-  return `built ${path.relative(process.cwd(), built.mainFile)}: ${built.jsFiles} JavaScript files, ${kibibytes} KiB (source maps beside them), ${built.migrations} migrations copied`
+  return `built ${path.relative(process.cwd(), built.mainFile)}: ${built.jsFiles} JavaScript files, ${kibibytes} KiB (source maps beside them), ${built.migrations} migrations copied, ${built.webFiles} web UI files`
 }
 
 async function main(): Promise<void> {

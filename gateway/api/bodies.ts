@@ -56,6 +56,7 @@ export const queryHistoryBodySchema = z
     externalUrl: z.string({ error: 'expected a string' }).nullish(),
     queryId: z.string({ error: 'expected a string' }).nullish(),
     source: z.string({ error: 'expected a string' }).nullish(),
+    routingGroup: z.string({ error: 'expected a string' }).nullish(),
   })
   .transform((body) => ({
     page: body.page,
@@ -65,6 +66,7 @@ export const queryHistoryBodySchema = z
     externalUrl: emptyToUndefined(body.externalUrl),
     queryId: emptyToUndefined(body.queryId),
     source: emptyToUndefined(body.source),
+    routingGroup: emptyToUndefined(body.routingGroup),
   }))
 
 export const distributionBodySchema = z.object({

@@ -64,7 +64,7 @@ const id = (what: string) =>
       error: `expected the ${what}, a positive integer`,
     })
 
-const resourceGroupBody = z
+export const resourceGroupBody = z
   .object({
     resourceGroupId: id('resource group id').nullish(),
     name: z
@@ -211,7 +211,7 @@ const queryTypeField = z
   .nullish()
   .transform((value) => value ?? null)
 
-const selectorBody = z.object({
+export const selectorBody = z.object({
   resourceGroupId: id('resource group id'),
   priority: z.number({ error: 'expected an integer' }).int({ error: 'expected an integer' }),
   userRegex: regexField,

@@ -3,6 +3,7 @@
  * `{"code":200,"msg":"Successful.","data":...}`.
  */
 import type { FastifyInstance } from 'fastify'
+import type { Principal } from '../auth/principal.ts'
 import type { BackendService } from '../clusters/backend-service.ts'
 import type { BackendRegistry } from '../clusters/registry.ts'
 import type { GatewayStore, QueryHistoryRecord } from '../store/types.ts'
@@ -47,6 +48,9 @@ export async function webappApi(app: FastifyInstance, options: WebappApiOptions)
     )
   })
 
+  // `uiConfiguration.disablePages` is not supported (refused at start-up), so no page is disabled.
+  app.get('/webapp/getUIConfiguration', async () => ok({ disablePages: [] }))
+
   app.post('/webapp/findQueryHistory', async (request) => {
     const filter = parseJsonBody(
       queryHistoryBodySchema,
@@ -54,7 +58,10 @@ export async function webappApi(app: FastifyInstance, options: WebappApiOptions)
       'POST /webapp/findQueryHistory',
       true,
     )
-    const result = await store.history.search(filter)
+    // As in Trino Gateway: a caller without role admin sees only their own queries.
+    const principal: Principal = request.principal
+    const own = principal.roles.has('admin') ? filter : { ...filter, user: principal.name }
+    const result = await store.history.search(own)
     return ok({ total: result.total, rows: result.rows.map(queryDetail) })
   })
 

@@ -158,14 +158,15 @@ export function historyStore(query: Query): QueryHistoryStore {
     async search(filter) {
       const { page, size, parameters } = normalizeSearch(filter)
       const where = `WHERE ($1::text IS NULL OR user_name = $1) AND ($2::text IS NULL OR external_url = $2)
-        AND ($3::text IS NULL OR query_id = $3) AND ($4::text IS NULL OR source = $4)`
+        AND ($3::text IS NULL OR query_id = $3) AND ($4::text IS NULL OR source = $4)
+        AND ($5::text IS NULL OR routing_group = $5)`
       const totals = await query<{ total: string }>(
         `SELECT count(*) AS total FROM query_history ${where}`,
         parameters,
       )
       const rows = await query<HistoryRow>(
         `SELECT ${historyColumns} FROM query_history ${where}
-         ORDER BY created DESC, query_id LIMIT $5 OFFSET $6`,
+         ORDER BY created DESC, query_id LIMIT $6 OFFSET $7`,
         [...parameters, size, (page - 1) * size],
       )
       return { total: Number(totals[0]?.total ?? 0), rows: rows.map(historyFromRow) }
@@ -184,7 +185,7 @@ export function historyStore(query: Query): QueryHistoryStore {
 export function normalizeSearch(filter: QueryHistorySearch): {
   page: number
   size: number
-  parameters: [string | null, string | null, string | null, string | null]
+  parameters: [string | null, string | null, string | null, string | null, string | null]
 } {
   const page = Number.isInteger(filter.page) && filter.page >= 1 ? filter.page : 1
   const size =
@@ -200,6 +201,7 @@ export function normalizeSearch(filter: QueryHistorySearch): {
       orNull(filter.externalUrl),
       orNull(filter.queryId),
       orNull(filter.source),
+      orNull(filter.routingGroup),
     ],
   }
 }

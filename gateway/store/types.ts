@@ -32,6 +32,8 @@ export interface QueryHistorySearch {
   externalUrl?: string | undefined
   queryId?: string | undefined
   source?: string | undefined
+  /** Not in Trino Gateway's search: the UI's History page filters by routing group too. */
+  routingGroup?: string | undefined
 }
 
 export interface BackendStore {

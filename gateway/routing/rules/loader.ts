@@ -4,7 +4,6 @@
  * and the line and column, and the caller keeps whatever rules it had.
  */
 import { isMap, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml'
-import { z } from 'zod'
 import { describeIssues } from '../../../common/errors.ts'
 import { hostMemberNames } from './analysis-objects.ts'
 import type { RootVariable } from './ast.ts'
@@ -12,23 +11,9 @@ import { RuleSyntaxError, routingRuleError } from './errors.ts'
 import { type CompiledProgram, compileProgram } from './interpreter.ts'
 import { parseProgram } from './parser.ts'
 
-/** A rule as the file and the rules API spell it (Trino Gateway's RoutingRule). */
-export const routingRuleSchema = z.strictObject({
-  name: z.string().min(1),
-  description: z
-    .string()
-    .nullish()
-    .transform((value) => value ?? ''),
-  priority: z
-    .number()
-    .int()
-    .nullish()
-    .transform((value) => value ?? 0),
-  condition: z.string().min(1),
-  actions: z.array(z.string().min(1)),
-})
+import { type RoutingRule, routingRuleSchema } from './rule-schema.ts'
 
-export type RoutingRule = z.output<typeof routingRuleSchema>
+export { type RoutingRule, routingRuleSchema }
 
 export interface CompiledRule extends RoutingRule {
   /** Position in the file, 0-based; ties of priority keep this order. */
