@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { backendBodySchema } from '../../../gateway/api/bodies.ts'
 import { api, type Backend } from '../api.ts'
-import { Field, FormError, Loading, Section, StatusBadge } from '../components.tsx'
+import { Field, FormError, HeaderRow, Loading, SaveCancel, Section, StatusBadge } from '../components.tsx'
 import { errorsOf, type FieldErrors, textOrNull, validate } from '../form.ts'
 import { useLoad } from '../hooks.ts'
 
@@ -101,33 +101,14 @@ export function Clusters(props: { admin: boolean }) {
             Active
           </label>
           <FormError errors={errors} />
-          <div class="buttons">
-            <button type="submit" class="primary">
-              Save
-            </button>
-            <button type="button" onClick={() => setDraft(undefined)}>
-              Cancel
-            </button>
-          </div>
+          <SaveCancel onCancel={() => setDraft(undefined)} />
         </form>
       )}
       {backends.data === undefined ? (
         <Loading error={backends.error} />
       ) : (
         <table id="backends">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Routing group</th>
-              <th>Proxy to</th>
-              <th>External URL</th>
-              <th>Active</th>
-              <th>Status</th>
-              <th>Queued</th>
-              <th>Running</th>
-              {props.admin && <th />}
-            </tr>
-          </thead>
+          <HeaderRow columns={['Name', 'Routing group', 'Proxy to', 'External URL', 'Active', 'Status', 'Queued', 'Running']} actions={props.admin} />
           <tbody>
             {backends.data.map((backend) => (
               <tr key={backend.name} data-backend={backend.name}>

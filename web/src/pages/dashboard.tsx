@@ -1,5 +1,5 @@
 import { api, type Backend } from '../api.ts'
-import { Loading, Section, StatusBadge } from '../components.tsx'
+import { HeaderRow, Loading, Section, StatusBadge } from '../components.tsx'
 import { useLoad } from '../hooks.ts'
 
 export function Dashboard() {
@@ -36,16 +36,7 @@ export function Dashboard() {
           .map(([group, members]) => (
             <Section key={group} title={`Routing group ${group}`}>
               <table class="routing-group" data-group={group}>
-                <thead>
-                  <tr>
-                    <th>Backend</th>
-                    <th>Status</th>
-                    <th>Active</th>
-                    <th>Queued</th>
-                    <th>Running</th>
-                    <th>Queries (last hour)</th>
-                  </tr>
-                </thead>
+                <HeaderRow columns={['Backend', 'Status', 'Active', 'Queued', 'Running', 'Queries (last hour)']} />
                 <tbody>
                   {members.map((backend) => (
                     <tr key={backend.name}>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api } from '../api.ts'
-import { Loading, Section } from '../components.tsx'
+import { HeaderRow, Loading, Section } from '../components.tsx'
 import { useLoad } from '../hooks.ts'
 
 /** Rows per History page. */
@@ -68,17 +68,7 @@ export function History(props: { admin: boolean; userName: string }) {
       ) : (
         <>
           <table id="history">
-            <thead>
-              <tr>
-                <th>Query id</th>
-                <th>User</th>
-                <th>Source</th>
-                <th>Routing group</th>
-                <th>Backend</th>
-                <th>Submitted</th>
-                <th>Query</th>
-              </tr>
-            </thead>
+            <HeaderRow columns={['Query id', 'User', 'Source', 'Routing group', 'Backend', 'Submitted', 'Query']} />
             <tbody>
               {result.data.rows.map((row) => (
                 <tr key={row.queryId} data-query-id={row.queryId}>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { resourceGroupBody } from '../../../gateway/api/resource-groups.ts'
 import { api, type ResourceGroup } from '../api.ts'
-import { Field, FormError, Loading, Section } from '../components.tsx'
+import { EnvironmentFilter, Field, FormError, HeaderRow, Loading, RowActions, SaveCancel, Section } from '../components.tsx'
 import { errorsOf, type FieldErrors, numberOrNull, textOrNull, validate } from '../form.ts'
 import { useLoad } from '../hooks.ts'
 
@@ -101,15 +101,7 @@ export function ResourceGroups(props: { admin: boolean }) {
       title="Resource groups"
       actions={
         <>
-          <label class="inline">
-            Environment{' '}
-            <select name="environment-filter" value={environment} onChange={(event) => setEnvironment((event.target as HTMLSelectElement).value)}>
-              <option value="">all</option>
-              {environments.filter((name) => name !== '').map((name) => (
-                <option key={name} value={name}>{name}</option>
-              ))}
-            </select>
-          </label>
+          <EnvironmentFilter value={environment} environments={environments} onChange={setEnvironment} />
           <button type="button" onClick={groups.reload}>Refresh</button>
           {props.admin && <button type="button" class="primary" onClick={() => open()}>Create resource group</button>}
         </>
@@ -123,30 +115,17 @@ export function ResourceGroups(props: { admin: boolean }) {
             <Field key={key} label={label} name={key} value={draft[key]} errors={errors} onInput={set(key)} placeholder={placeholder} />
           ))}
           <FormError errors={errors} />
-          <div class="buttons">
-            <button type="submit" class="primary">Save</button>
-            <button type="button" onClick={() => setDraft(undefined)}>Cancel</button>
-          </div>
+          <SaveCancel onCancel={() => setDraft(undefined)} />
         </form>
       )}
       {groups.data === undefined ? (
         <Loading error={groups.error} />
       ) : (
         <table id="resource-groups">
-          <thead>
-            <tr>
-              <th>Id</th>
-              <th>Name</th>
-              <th>Environment</th>
-              <th>Parent</th>
-              <th>Hard concurrency</th>
-              <th>Max queued</th>
-              <th>Soft memory</th>
-              <th>Policy</th>
-              <th>Weight</th>
-              {props.admin && <th />}
-            </tr>
-          </thead>
+          <HeaderRow
+            columns={['Id', 'Name', 'Environment', 'Parent', 'Hard concurrency', 'Max queued', 'Soft memory', 'Policy', 'Weight']}
+            actions={props.admin}
+          />
           <tbody>
             {shown.map((group) => (
               <tr key={group.resourceGroupId} data-group={group.name}>
@@ -160,10 +139,7 @@ export function ResourceGroups(props: { admin: boolean }) {
                 <td>{group.schedulingPolicy}</td>
                 <td>{group.schedulingWeight}</td>
                 {props.admin && (
-                  <td class="row-actions">
-                    <button type="button" onClick={() => open(group)}>Edit</button>
-                    <button type="button" class="danger" onClick={() => void remove(group)}>Delete</button>
-                  </td>
+                  <RowActions onEdit={() => open(group)} onDelete={() => void remove(group)} />
                 )}
               </tr>
             ))}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { routingRuleSchema } from '../../../gateway/routing/rules/rule-schema.ts'
 import { api, type RoutingRule } from '../api.ts'
-import { Field, FormError, Loading, Section } from '../components.tsx'
+import { Field, FormError, HeaderRow, Loading, SaveCancel, Section } from '../components.tsx'
 import { errorsOf, type FieldErrors, numberOrNull, validate } from '../form.ts'
 import { useLoad } from '../hooks.ts'
 
@@ -81,26 +81,14 @@ export function Rules(props: { admin: boolean }) {
             {errors.actions !== undefined && <small class="error">actions: {errors.actions}</small>}
           </label>
           <FormError errors={errors} />
-          <div class="buttons">
-            <button type="submit" class="primary">Save</button>
-            <button type="button" onClick={() => setDraft(undefined)}>Cancel</button>
-          </div>
+          <SaveCancel onCancel={() => setDraft(undefined)} />
         </form>
       )}
       {rules.data === undefined ? (
         <Loading error={rules.error} />
       ) : (
         <table id="rules">
-          <thead>
-            <tr>
-              <th>Priority</th>
-              <th>Name</th>
-              <th>Description</th>
-              <th>Condition</th>
-              <th>Actions</th>
-              {props.admin && <th />}
-            </tr>
-          </thead>
+          <HeaderRow columns={['Priority', 'Name', 'Description', 'Condition', 'Actions']} actions={props.admin} />
           <tbody>
             {[...rules.data]
               .sort((a, b) => a.priority - b.priority)

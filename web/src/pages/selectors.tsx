@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { selectorBody } from '../../../gateway/api/resource-groups.ts'
 import { api, type Selector } from '../api.ts'
-import { Field, FormError, Loading, Section } from '../components.tsx'
+import { EnvironmentFilter, Field, FormError, HeaderRow, Loading, RowActions, SaveCancel, Section } from '../components.tsx'
 import { errorsOf, type FieldErrors, numberOrNull, textOrNull, validate } from '../form.ts'
 import { useLoad } from '../hooks.ts'
 
@@ -48,7 +48,7 @@ export function Selectors(props: { admin: boolean }) {
   const [errors, setErrors] = useState<FieldErrors>({})
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const groupOf = (id: number) => groups.data?.find((group) => group.resourceGroupId === id)
-  const environments = [...new Set((groups.data ?? []).map((group) => group.environment ?? ''))].filter((name) => name !== '').sort()
+  const environments = [...new Set((groups.data ?? []).map((group) => group.environment ?? ''))].sort()
   const shown = (selectors.data ?? []).filter(
     (selector) => environment === '' || (groupOf(selector.resourceGroupId)?.environment ?? '') === environment,
   )
@@ -103,15 +103,7 @@ export function Selectors(props: { admin: boolean }) {
       title="Selectors"
       actions={
         <>
-          <label class="inline">
-            Environment{' '}
-            <select name="environment-filter" value={environment} onChange={(event) => setEnvironment((event.target as HTMLSelectElement).value)}>
-              <option value="">all</option>
-              {environments.map((name) => (
-                <option key={name} value={name}>{name}</option>
-              ))}
-            </select>
-          </label>
+          <EnvironmentFilter value={environment} environments={environments} onChange={setEnvironment} />
           <button type="button" onClick={() => { selectors.reload(); groups.reload() }}>Refresh</button>
           {props.admin && <button type="button" class="primary" onClick={() => open()}>Create selector</button>}
         </>
@@ -138,28 +130,17 @@ export function Selectors(props: { admin: boolean }) {
             <Field key={key} label={label} name={key} value={draft[key]} errors={errors} onInput={set(key)} placeholder={placeholder} />
           ))}
           <FormError errors={errors} />
-          <div class="buttons">
-            <button type="submit" class="primary">Save</button>
-            <button type="button" onClick={() => setDraft(undefined)}>Cancel</button>
-          </div>
+          <SaveCancel onCancel={() => setDraft(undefined)} />
         </form>
       )}
       {selectors.data === undefined ? (
         <Loading error={selectors.error} />
       ) : (
         <table id="selectors">
-          <thead>
-            <tr>
-              <th>Resource group</th>
-              <th>Priority</th>
-              <th>User regex</th>
-              <th>Source regex</th>
-              <th>Query type</th>
-              <th>Client tags</th>
-              <th>Estimate</th>
-              {props.admin && <th />}
-            </tr>
-          </thead>
+          <HeaderRow
+            columns={['Resource group', 'Priority', 'User regex', 'Source regex', 'Query type', 'Client tags', 'Estimate']}
+            actions={props.admin}
+          />
           <tbody>
             {shown.map((selector) => (
               <tr key={JSON.stringify(selector)} data-group-id={selector.resourceGroupId}>
@@ -173,10 +154,7 @@ export function Selectors(props: { admin: boolean }) {
                 <td>{selector.clientTags}</td>
                 <td>{selector.selectorResourceEstimate}</td>
                 {props.admin && (
-                  <td class="row-actions">
-                    <button type="button" onClick={() => open(selector)}>Edit</button>
-                    <button type="button" class="danger" onClick={() => void remove(selector)}>Delete</button>
-                  </td>
+                  <RowActions onEdit={() => open(selector)} onDelete={() => void remove(selector)} />
                 )}
               </tr>
             ))}
