@@ -36,6 +36,7 @@ const chromiumArgs = [
   '--disable-sync',
 ]
 const adminPassword = 'operator-password'
+const alicePassword = 'alice-password'
 
 if (!browserFound && !inCi) {
   console.warn(
@@ -50,6 +51,7 @@ describe.skipIf(!browserFound && !inCi)('the web UI in headless Chromium', () =>
   let browser: Browser
   let page: Page
   let rulesDir: string
+  let aliceQuery = ''
 
   beforeAll(async () => {
     if (!browserFound) {
@@ -78,7 +80,10 @@ describe.skipIf(!browserFound && !inCi)('the web UI in headless Chromium', () =>
     gateway = await startGateway({
       config: testGatewayConfig(database.url, {
         authentication: { defaultType: 'form' },
-        presetUsers: { operator: { password: adminPassword, privileges: 'ADMIN_USER_API' } },
+        presetUsers: {
+          operator: { password: adminPassword, privileges: 'ADMIN_USER_API' },
+          alice: { password: alicePassword, privileges: 'USER' },
+        },
         routingRules: { rulesEngineEnabled: true, rulesType: 'FILE', rulesConfigPath: rulesFile },
       }),
       seed: 8,
@@ -164,6 +169,7 @@ describe.skipIf(!browserFound && !inCi)('the web UI in headless Chromium', () =>
 
   it('finds a query submitted through the gateway on the History page, with its cluster', async () => {
     const queryId = await runQuery(gateway.url, 'SELECT 1')
+    aliceQuery = await runQuery(gateway.url, 'SELECT 2', 'alice')
     await open('dashboard')
     await page.waitForSelector('table.routing-group[data-group="adhoc"]')
     await shoot('dashboard')
@@ -243,11 +249,30 @@ describe.skipIf(!browserFound && !inCi)('the web UI in headless Chromium', () =>
     await expect(page.locator('#gateway-status dd.user').textContent()).resolves.toContain('operator')
     await shoot('status')
   })
+
+  it('signs out; a user without admin sees no admin controls and only their own queries', async () => {
+    await page.click('text=Sign out')
+    await page.waitForSelector('form.login')
+    await page.fill('input[name=username]', 'alice')
+    await page.fill('input[name=password]', alicePassword)
+    await page.click('button[type=submit]')
+    await page.waitForSelector('main[data-current-page="status"]')
+    await expect(page.locator('nav a[data-page="routing-rules"]').count()).resolves.toBe(0)
+    await open('cluster')
+    await page.waitForSelector('tr[data-backend="trino-ui-1"]')
+    await expect(page.locator('text=Create backend').count()).resolves.toBe(0)
+    await expect(page.locator('tr[data-backend="trino-ui-1"] button').count()).resolves.toBe(0)
+    await open('history')
+    await page.waitForSelector(`tr[data-query-id="${aliceQuery}"]`)
+    const users = await page.locator('#history tbody tr td:nth-child(2)').allTextContents()
+    expect(users).toEqual(['alice'])
+    await shoot('history-user')
+  })
 })
 
 /** Runs a statement through the gateway as a Trino client does; returns its query id. */
-async function runQuery(gatewayUrl: string, sql: string): Promise<string> {
-  const headers = { 'x-trino-user': 'operator', 'x-trino-source': 'ui-test' }
+async function runQuery(gatewayUrl: string, sql: string, user = 'operator'): Promise<string> {
+  const headers = { 'x-trino-user': user, 'x-trino-source': 'ui-test' }
   let answer = (await (
     await fetch(`${gatewayUrl}/v1/statement`, { method: 'POST', headers, body: sql })
   ).json()) as {
