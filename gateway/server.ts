@@ -17,6 +17,7 @@ import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
 import { QueryIdCache, queryIdCacheEntriesMax } from './proxy/query-id-cache.ts'
+import { processRoutingKey, type RoutingKey } from './proxy/routing-token.ts'
 import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
@@ -166,6 +167,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     picker: () => picker,
     cache,
     history: store.history,
+    routingKeys: routingKeysOf(config),
     dispatcher,
     logger,
     emitDecision: (record) => hub.emit(record),
@@ -249,6 +251,15 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       await dispatcher.close().catch(() => dispatcher.destroy())
     },
   }
+}
+
+/**
+ * `routing.tokenKeys` as signing keys (the first signs); without any, one random key for this
+ * process, so tokens still spare this instance its lookups (other instances fall back to theirs).
+ */
+export function routingKeysOf(config: GatewayConfig): RoutingKey[] {
+  if (config.routing.tokenKeys.length === 0) return [processRoutingKey()]
+  return config.routing.tokenKeys.map((key) => ({ id: key.id, secret: Buffer.from(key.secret, 'utf8') }))
 }
 
 /** The selector in force when it routes by a rules file (it has a status and metrics). */
