@@ -53,6 +53,7 @@ const defaults: Omit<GatewayConfig, 'source'> = {
     rewriteNextUri: true,
     tieBreak: 'first',
     tokenKeys: [],
+    history: 'write-behind',
   },
   monitor: {
     taskDelayMs: 60_000,
@@ -174,6 +175,12 @@ describe('parseGatewayConfig values', () => {
       ],
     ],
     [
+      'synchronous query_history writes',
+      { routing: { history: 'sync' } },
+      (c: GatewayConfig) => c.routing.history,
+      'sync',
+    ],
+    [
       'extra whitelist regexes are kept as written',
       { extraWhitelistPaths: ['/api/v[1-9]/.*'] },
       (c: GatewayConfig) => c.extraWhitelistPaths,
@@ -283,6 +290,12 @@ describe('parseGatewayConfig refusals', () => {
       },
       'CONFIG_INVALID',
       ['routing.tokenKeys.1.id: duplicate key id k1'],
+    ],
+    [
+      'an unknown query_history write mode',
+      { routing: { history: 'async' } },
+      'CONFIG_INVALID',
+      ['routing.history: expected write-behind or sync (got "async")'],
     ],
     [
       'a retention of zero hours',
@@ -511,6 +524,7 @@ describe('loadGatewayConfig', () => {
         rewriteNextUri: false,
         tieBreak: 'first',
         tokenKeys: [],
+        history: 'write-behind',
       },
       monitor: { ...defaults.monitor, taskDelayMs: 500, retries: 2 },
       clusterStatsConfiguration: { monitorType: 'NOOP' },

@@ -24,6 +24,7 @@ import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
 import { queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
 import { resolvePostgresUrl } from './store/connection.ts'
+import { historyModes } from './store/history-writer.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
 export const defaultStatementPath = '/v1/statement'
@@ -189,6 +190,8 @@ const routingSchema = z
       tieBreak: z.enum(['first', 'random'], { error: 'expected first or random' }).default('first'),
       /** Our extension: keys of the routing tokens in rewritten URIs; none: one random key per process. */
       tokenKeys: routingTokenKeysSchema.default([]),
+      /** Our extension: how a new query's query_history row is written (see store/history-writer.ts). */
+      history: z.enum(historyModes, { error: 'expected write-behind or sync' }).default('write-behind'),
     },
     mappingExpected,
   )

@@ -24,6 +24,7 @@ import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
 import { QueryCountBasedRouter, queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { createRulesSelector, type FileRoutingGroupSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
+import { createHistoryWriter, type HistoryWriter } from './store/history-writer.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
 
@@ -56,6 +57,8 @@ export interface GatewayServer {
   proxy: DataPlane
   cache: QueryIdCache
   retention: HistoryRetention
+  /** Writes new queries' query_history rows (routing.history: write-behind or sync). */
+  historyWriter: HistoryWriter
   onRoutingDecision(listener: RoutingDecisionListener): () => void
   /** Swaps the routing-group selector (rules, external) at run time. */
   setSelector(selector: RoutingGroupSelector): void
@@ -151,6 +154,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   // `routingRules` decides: file rules, an external service, or (engine off) the header.
   const rulesSelector = createRulesSelector(config.routingRules, config.requestAnalyzerConfig, logger)
   let selector = options.selector ?? rulesSelector ?? createHeaderRoutingGroupSelector()
+  const historyWriter = createHistoryWriter({ mode: config.routing.history, history: store.history, logger })
   const proxy = createProxy({
     options: {
       statementPaths: config.statementPaths,
@@ -167,6 +171,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     picker: () => picker,
     cache,
     history: store.history,
+    recordHistory: (row) => historyWriter.record(row),
     routingKeys: routingKeysOf(config),
     dispatcher,
     logger,
@@ -205,6 +210,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     rulesStatus: () => fileSelectorIn(selector)?.status(),
   })
   await app.register(metricsApi, {
+    historyStats: () => historyWriter.stats(),
     rulesHealth: () => {
       const file = fileSelectorIn(selector)
       return file === undefined ? undefined : { status: file.status(), metrics: file.metrics() }
@@ -235,6 +241,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     proxy,
     cache,
     retention,
+    historyWriter,
     onRoutingDecision: (listener) => hub.subscribe(listener),
     setSelector(next) {
       selector = next
@@ -246,6 +253,8 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       await monitor.close()
       await retention.stop()
       await app.close()
+      // No request is served any more: write the buffered history rows while the store is open.
+      await historyWriter.close()
       await selector.close?.()
       if (rulesSelector !== undefined && rulesSelector !== selector) await rulesSelector.close?.()
       await dispatcher.close().catch(() => dispatcher.destroy())

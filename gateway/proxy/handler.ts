@@ -15,7 +15,7 @@ import type { RoutingDecisionRecord } from '../routing/decision.ts'
 import { routingGroupHeader } from '../routing/header-selector.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
-import type { BackendRecord, QueryHistoryStore } from '../store/types.ts'
+import type { BackendRecord, QueryHistoryRecord, QueryHistoryStore } from '../store/types.ts'
 import { forwardToBackend, type HoldBack } from './forward.ts'
 import { backendRequestHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
 import { createPathFilter, proxiedMethods, statementPathOf } from './path-filter.ts'
@@ -70,7 +70,13 @@ export interface ProxyDeps {
   selector: () => RoutingGroupSelector
   picker: () => BackendPicker
   cache: QueryIdCache
-  history: QueryHistoryStore
+  /** Lookups of follow-ups without a routing token. */
+  history: Pick<QueryHistoryStore, 'findByQueryId'>
+  /**
+   * Records a new query's row: resolves once it is buffered (write-behind) or committed (sync);
+   * a rejection cancels the query and answers 503 QUERY_HISTORY_WRITE_FAILED.
+   */
+  recordHistory: (row: QueryHistoryRecord) => Promise<void>
   /**
    * Keys of the routing tokens: the first signs the tokens appended to rewritten URIs, every one
    * verifies (rotation). Never empty: server.ts passes `routing.tokenKeys` or a per-process key.
@@ -561,7 +567,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     })
     if (!options.queryHistoryEnabled) return { ok: true }
     try {
-      await deps.history.insert({
+      await deps.recordHistory({
         queryId,
         queryText: exchange.bodyText,
         created: Date.now(),
@@ -573,7 +579,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       })
       return { ok: true }
     } catch (error) {
-      logger.error({ queryId, err: (error as Error).message }, 'query_history insert failed')
+      logger.error({ queryId, err: (error as Error).message }, 'query_history row could not be taken')
       return { ok: false, reason: (error as Error).message }
     }
   }
