@@ -52,6 +52,8 @@ const defaults: Omit<GatewayConfig, 'source'> = {
     forwardedHeadersEnabled: true,
     rewriteNextUri: true,
     tieBreak: 'first',
+    tokenKeys: [],
+    history: 'write-behind',
   },
   monitor: {
     taskDelayMs: 60_000,
@@ -158,6 +160,28 @@ describe('parseGatewayConfig values', () => {
       ['/v1/statement', '/custom/statement', '/v2/statement'],
     ],
     [
+      'routing token keys, the signing key first',
+      {
+        routing: {
+          tokenKeys: [
+            { id: 'k2026-12', secret: 'n'.repeat(32) },
+            { id: 'k2026_11', secret: 'o'.repeat(40) },
+          ],
+        },
+      },
+      (c: GatewayConfig) => c.routing.tokenKeys,
+      [
+        { id: 'k2026-12', secret: 'n'.repeat(32) },
+        { id: 'k2026_11', secret: 'o'.repeat(40) },
+      ],
+    ],
+    [
+      'synchronous query_history writes',
+      { routing: { history: 'sync' } },
+      (c: GatewayConfig) => c.routing.history,
+      'sync',
+    ],
+    [
       'extra whitelist regexes are kept as written',
       { extraWhitelistPaths: ['/api/v[1-9]/.*'] },
       (c: GatewayConfig) => c.extraWhitelistPaths,
@@ -236,6 +260,43 @@ describe('parseGatewayConfig refusals', () => {
       { routing: { forwardedHeadersEnabled: 'yes' } },
       'CONFIG_INVALID',
       ['routing.forwardedHeadersEnabled: expected true or false (got "yes")'],
+    ],
+    [
+      'a routing token secret shorter than 32 characters',
+      { routing: { tokenKeys: [{ id: 'a', secret: 'short' }] } },
+      'CONFIG_INVALID',
+      ['routing.tokenKeys.0.secret: expected a secret of at least 32 characters (got "***")'],
+    ],
+    [
+      'a routing token key id with a dot',
+      { routing: { tokenKeys: [{ id: 'a.b', secret: 's'.repeat(32) }] } },
+      'CONFIG_INVALID',
+      ['routing.tokenKeys.0.id: expected 1 to 16 characters of A-Z, a-z, 0-9, _ and - (got "a.b")'],
+    ],
+    [
+      'a routing token key id longer than 16 characters',
+      { routing: { tokenKeys: [{ id: 'k'.repeat(17), secret: 's'.repeat(32) }] } },
+      'CONFIG_INVALID',
+      ['routing.tokenKeys.0.id: expected 1 to 16 characters'],
+    ],
+    [
+      'two routing token keys with one id',
+      {
+        routing: {
+          tokenKeys: [
+            { id: 'k1', secret: 's'.repeat(32) },
+            { id: 'k1', secret: 't'.repeat(32) },
+          ],
+        },
+      },
+      'CONFIG_INVALID',
+      ['routing.tokenKeys.1.id: duplicate key id k1'],
+    ],
+    [
+      'an unknown query_history write mode',
+      { routing: { history: 'async' } },
+      'CONFIG_INVALID',
+      ['routing.history: expected write-behind or sync (got "async")'],
     ],
     [
       'a retention of zero hours',
@@ -519,6 +580,8 @@ describe('loadGatewayConfig', () => {
         forwardedHeadersEnabled: false,
         rewriteNextUri: false,
         tieBreak: 'first',
+        tokenKeys: [],
+        history: 'write-behind',
       },
       monitor: { ...defaults.monitor, taskDelayMs: 500, retries: 2 },
       clusterStatsConfiguration: { monitorType: 'NOOP' },
@@ -556,7 +619,15 @@ describe('loadGatewayConfig', () => {
     expect(examples.length).toBeGreaterThan(0)
     for (const [index, example] of examples.entries()) {
       const source = `docs/configuration.md example ${index + 1}`
-      const text = substituteEnvironment(example, { GATEWAY_DB_PASSWORD: 'secret' }, source)
+      const text = substituteEnvironment(
+        example,
+        {
+          GATEWAY_DB_PASSWORD: 'secret',
+          ROUTING_KEY_2026_12: 'a-routing-key-of-32-characters-12',
+          ROUTING_KEY_2026_11: 'a-routing-key-of-32-characters-11',
+        },
+        source,
+      )
       expect(() => parseGatewayConfig(parseConfigText(text, source), source)).not.toThrow()
     }
   })

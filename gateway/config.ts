@@ -25,10 +25,12 @@ import {
 import { healthThresholdMax } from './clusters/flap-guard.ts'
 import { defaultMetricsProbeConfig } from './clusters/probes/metrics.ts'
 import { gatewayError } from './errors.ts'
+import { routingKeyIdCharsMax, routingKeyIdPattern, routingKeySecretCharsMin } from './proxy/routing-token.ts'
 import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
 import { queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
 import { resolvePostgresUrl } from './store/connection.ts'
+import { historyModes } from './store/history-writer.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
 export const defaultStatementPath = '/v1/statement'
@@ -156,6 +158,30 @@ const dataStoreSchema = z.strictObject(
   mappingExpected,
 )
 
+const routingTokenKeySchema = z.strictObject(
+  {
+    id: z.string({ error: 'expected a key id (string)' }).regex(routingKeyIdPattern, {
+      error: `expected 1 to ${routingKeyIdCharsMax} characters of A-Z, a-z, 0-9, _ and -`,
+    }),
+    secret: z.string({ error: 'expected a secret (string)' }).min(routingKeySecretCharsMin, {
+      error: `expected a secret of at least ${routingKeySecretCharsMin} characters`,
+    }),
+  },
+  mappingExpected,
+)
+
+/** Our extension: the first key signs routing tokens, every key verifies them (rotation). */
+const routingTokenKeysSchema = z
+  .array(routingTokenKeySchema, { error: 'expected a list of {id, secret} mappings' })
+  .superRefine((keys, context) => {
+    const seen = new Set<string>()
+    for (const [index, key] of keys.entries()) {
+      if (seen.has(key.id))
+        context.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate key id ${key.id}` })
+      seen.add(key.id)
+    }
+  })
+
 const routingSchema = z
   .strictObject(
     {
@@ -166,6 +192,10 @@ const routingSchema = z
       rewriteNextUri: booleanKey().default(true),
       /** Our extension: how the query-count router breaks ties (`first` as Trino Gateway, or `random`). */
       tieBreak: z.enum(['first', 'random'], { error: 'expected first or random' }).default('first'),
+      /** Our extension: keys of the routing tokens in rewritten URIs; none: one random key per process. */
+      tokenKeys: routingTokenKeysSchema.default([]),
+      /** Our extension: how a new query's query_history row is written (see store/history-writer.ts). */
+      history: z.enum(historyModes, { error: 'expected write-behind or sync' }).default('write-behind'),
     },
     mappingExpected,
   )
@@ -555,6 +585,13 @@ function withSecretsHidden(document: object): object {
       ]),
     )
     hidden = { ...hidden, presetUsers: masked }
+  }
+  const routing = hidden.routing
+  if (isMapping(routing) && Array.isArray(routing.tokenKeys)) {
+    const tokenKeys = routing.tokenKeys.map((key: unknown) =>
+      isMapping(key) && 'secret' in key ? { ...key, secret: '***' } : key,
+    )
+    hidden = { ...hidden, routing: { ...routing, tokenKeys } }
   }
   return hidden
 }

@@ -58,6 +58,12 @@ export const gatewayErrors = {
       'the query id could not be recorded durably, so follow-ups could not be routed; the query was cancelled',
   },
 
+  ROUTING_TOKEN_INVALID: {
+    statusCode: 400,
+    summary:
+      'a follow-up carries a tgRoute routing token that is malformed, signed with no key in routing.tokenKeys, not signed for its query id, or names no registered backend',
+  },
+
   // Admin API (gateway/api/*).
   REQUEST_BODY_INVALID: { statusCode: 400, summary: 'an admin API body is malformed or fails validation' },
   BACKEND_NOT_FOUND: { statusCode: 404, summary: 'no backend has this name' },

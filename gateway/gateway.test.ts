@@ -282,8 +282,8 @@ describe('sticky follow-ups', () => {
     ])
   })
 
-  it('cancels the query and answers 503 when its id cannot be recorded durably', async () => {
-    const running = await gateway()
+  it('cancels the query and answers 503 when its id cannot be recorded durably (history: sync)', async () => {
+    const running = await gateway({ routing: { history: 'sync' } })
     await resetStore(running)
     const backend = await fake('w1')
     await addBackend(running.url, { name: 'w1', proxyTo: backend.url })
@@ -303,6 +303,42 @@ describe('sticky follow-ups', () => {
     } finally {
       await running.store.query('ALTER TABLE query_history_away RENAME TO query_history')
     }
+  })
+
+  it('answers at once and keeps retrying the row while query_history cannot be written (history: write-behind)', async () => {
+    const running = await gateway()
+    await resetStore(running)
+    const backend = await fake('w2')
+    await addBackend(running.url, { name: 'w2', proxyTo: backend.url })
+    await healthy(running, 'w2')
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${running.url}/metrics`)).text()
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`))
+      return Number(line?.split(' ').at(-1))
+    }
+    await running.store.query('ALTER TABLE query_history RENAME TO query_history_away')
+    let page: QueryResults
+    try {
+      const response = await submit(running.url, 'SELECT 2 PAGES')
+      expect(response.status).toBe(200)
+      page = (await response.json()) as QueryResults
+      await waitFor(async () => (await metric('trino_gateway_query_history_write_failures_total')) >= 1, {
+        timeoutMs: 10_000,
+        what: 'a failed background write',
+      })
+      expect(await metric('trino_gateway_query_history_rows_pending')).toBe(1)
+      // The follow-ups route by token meanwhile.
+      expect(await drain(page)).toEqual(['w2', 'w2'])
+    } finally {
+      await running.store.query('ALTER TABLE query_history_away RENAME TO query_history')
+    }
+    await waitFor(async () => (await running.store.history.findByQueryId(page.id)) !== undefined, {
+      timeoutMs: 10_000,
+      what: 'the retried row',
+    })
+    expect(await metric('trino_gateway_query_history_rows_pending')).toBe(0)
+    expect(await metric('trino_gateway_query_history_rows_written_total')).toBe(1)
+    expect(backend.requests.some((request) => request.method === 'DELETE')).toBe(false)
   })
 
   it('keeps routing follow-ups from the cache when query history is disabled, leaving the table empty', async () => {

@@ -1,7 +1,8 @@
 /**
- * Two gateway processes on one database: a query submitted through one is polled to completion
- * through the other, which has never seen it (its cache is empty; the durable `query_history` row
- * written before the first response reached the client is what routes it).
+ * Two gateway processes on one database, with no routing.tokenKeys: a query submitted through one is
+ * polled to completion through the other, which has never seen it. Each process signs with a key of
+ * its own, so the other's token is no claim: the second process finds the query in `query_history`
+ * (or, while the row is still in the first's write-behind buffer, by probing the backends).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

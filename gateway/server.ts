@@ -18,12 +18,14 @@ import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
 import { QueryIdCache, queryIdCacheEntriesMax } from './proxy/query-id-cache.ts'
+import { processRoutingKey, type RoutingKey } from './proxy/routing-token.ts'
 import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
 import { QueryCountBasedRouter, queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { createRulesSelector, type FileRoutingGroupSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
+import { createHistoryWriter, type HistoryWriter } from './store/history-writer.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
 import { uiRoutes } from './ui/routes.ts'
@@ -59,6 +61,8 @@ export interface GatewayServer {
   proxy: DataPlane
   cache: QueryIdCache
   retention: HistoryRetention
+  /** Writes new queries' query_history rows (routing.history: write-behind or sync). */
+  historyWriter: HistoryWriter
   onRoutingDecision(listener: RoutingDecisionListener): () => void
   /** Swaps the routing-group selector (rules, external) at run time. */
   setSelector(selector: RoutingGroupSelector): void
@@ -161,6 +165,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   // `routingRules` decides: file rules, an external service, or (engine off) the header.
   const rulesSelector = createRulesSelector(config.routingRules, config.requestAnalyzerConfig, logger)
   let selector = options.selector ?? rulesSelector ?? createHeaderRoutingGroupSelector()
+  const historyWriter = createHistoryWriter({ mode: config.routing.history, history: store.history, logger })
   const proxy = createProxy({
     options: {
       statementPaths: config.statementPaths,
@@ -177,6 +182,8 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     picker: () => picker,
     cache,
     history: store.history,
+    recordHistory: (row) => historyWriter.record(row),
+    routingKeys: routingKeysOf(config),
     dispatcher,
     logger,
     emitDecision: (record) => hub.emit(record),
@@ -224,6 +231,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     rulesStatus: () => fileSelectorIn(selector)?.status(),
   })
   await app.register(metricsApi, {
+    historyStats: () => historyWriter.stats(),
     rulesHealth: () => {
       const file = fileSelectorIn(selector)
       return file === undefined ? undefined : { status: file.status(), metrics: file.metrics() }
@@ -254,6 +262,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     proxy,
     cache,
     retention,
+    historyWriter,
     onRoutingDecision: (listener) => hub.subscribe(listener),
     setSelector(next) {
       selector = next
@@ -266,11 +275,22 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       await monitor.close()
       await retention.stop()
       await app.close()
+      // No request is served any more: write the buffered history rows while the store is open.
+      await historyWriter.close()
       await selector.close?.()
       if (rulesSelector !== undefined && rulesSelector !== selector) await rulesSelector.close?.()
       await dispatcher.close().catch(() => dispatcher.destroy())
     },
   }
+}
+
+/**
+ * `routing.tokenKeys` as signing keys (the first signs); without any, one random key for this
+ * process, so tokens still spare this instance its lookups (other instances fall back to theirs).
+ */
+export function routingKeysOf(config: GatewayConfig): RoutingKey[] {
+  if (config.routing.tokenKeys.length === 0) return [processRoutingKey()]
+  return config.routing.tokenKeys.map((key) => ({ id: key.id, secret: Buffer.from(key.secret, 'utf8') }))
 }
 
 /** The selector in force when it routes by a rules file (it has a status and metrics). */

@@ -16,7 +16,13 @@ const mocks: RunningMockTrino[] = []
 
 beforeAll(async () => {
   database = await openTestDatabase()
-  gateway = await startGateway({ config: testGatewayConfig(database.url), seed: 7, logLevel: 'silent' })
+  gateway = await startGateway({
+    config: testGatewayConfig(database.url, {
+      routing: { tokenKeys: [{ id: 'k1', secret: 'through-the-gateway-secret-0123456789' }] },
+    }),
+    seed: 7,
+    logLevel: 'silent',
+  })
   // One coordinator builds nextUri from X-Forwarded-* (like http-server.process-forwarded=true), the
   // other does not: the client must reach neither directly either way.
   for (const [name, processForwarded] of [
@@ -64,6 +70,10 @@ async function collect(trino: Trino, sql: string): Promise<QueryResult[]> {
 
 describe('trino-client through the gateway', () => {
   it('completes queries on both clusters while every nextUri points at the gateway', async () => {
+    const stickySources: (string | null)[] = []
+    const unsubscribe = gateway.onRoutingDecision((record) => {
+      if (record.kind === 'sticky') stickySources.push(record.stickySource)
+    })
     const trino = client()
     const runs = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
@@ -74,10 +84,17 @@ describe('trino-client through the gateway', () => {
       expect(results.flatMap((r) => r.data ?? [])).toEqual([[i], [i]])
       expect(results.at(-1)?.stats?.state).toBe('FINISHED')
       for (const result of results) {
-        if (result.nextUri !== undefined) expect(result.nextUri.startsWith(gateway.url)).toBe(true)
+        if (result.nextUri !== undefined) {
+          expect(result.nextUri.startsWith(gateway.url)).toBe(true)
+          expect(result.nextUri).toContain('tgRoute=k1.')
+        }
         if (result.infoUri !== undefined) expect(result.infoUri.startsWith(gateway.url)).toBe(true)
       }
     }
+    unsubscribe()
+    // Every poll the client made was routed by the token the gateway put into its nextUri.
+    expect(stickySources.length).toBeGreaterThanOrEqual(12)
+    expect(new Set(stickySources)).toEqual(new Set(['token']))
     const served = mocks.map((mock) => mock.control.queries().filter((q) => q.sql.includes('AS n')).length)
     expect(served.reduce((a, b) => a + b, 0)).toBe(12)
     // Every request a coordinator saw came through the gateway.

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { RulesMetrics, RulesStatus } from '../routing/rules/file-selector.ts'
+import type { HistoryWriterStats } from '../store/history-writer.ts'
 
 export const openMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 
@@ -29,15 +30,59 @@ export interface RulesHealth {
 
 export interface MetricsApiOptions {
   rulesHealth: () => RulesHealth | undefined
+  /** The query_history writer's counts; absent in tests that build the API alone. */
+  historyStats?: () => HistoryWriterStats
 }
 
 export async function metricsApi(app: FastifyInstance, options: MetricsApiOptions): Promise<void> {
   app.get('/metrics', async (_request, reply) => {
     const health = options.rulesHealth()
+    const history = options.historyStats?.()
     return reply
       .type(openMetricsContentType)
-      .send(renderOpenMetrics(health === undefined ? [] : rulesMetricFamilies(health)))
+      .send(
+        renderOpenMetrics([
+          ...(history === undefined ? [] : historyMetricFamilies(history)),
+          ...(health === undefined ? [] : rulesMetricFamilies(health)),
+        ]),
+      )
   })
+}
+
+export function historyMetricFamilies(stats: HistoryWriterStats): MetricFamily[] {
+  const mode = { mode: stats.mode }
+  return [
+    {
+      name: 'trino_gateway_query_history_rows_pending',
+      type: 'gauge',
+      help: 'query_history rows accepted and not yet committed (write-behind buffer); a crash loses at most these.',
+      samples: [{ labels: mode, value: stats.pendingItems }],
+    },
+    {
+      name: 'trino_gateway_query_history_rows_written',
+      type: 'counter',
+      help: 'query_history rows committed.',
+      samples: [{ labels: mode, value: stats.writtenItems }],
+    },
+    {
+      name: 'trino_gateway_query_history_write_failures',
+      type: 'counter',
+      help: 'Background query_history writes that failed transiently; their rows stayed buffered and were retried.',
+      samples: [{ labels: mode, value: stats.writeFailures }],
+    },
+    {
+      name: 'trino_gateway_query_history_rows_rejected',
+      type: 'counter',
+      help: 'query_history rows the database refused on their own (bad data); dropped and logged.',
+      samples: [{ labels: mode, value: stats.rejectedItems }],
+    },
+    {
+      name: 'trino_gateway_query_history_buffer_waits',
+      type: 'counter',
+      help: 'Statement submissions that waited for room in a full write-behind buffer.',
+      samples: [{ labels: mode, value: stats.submitWaits }],
+    },
+  ]
 }
 
 export function rulesMetricFamilies({ status, metrics }: RulesHealth): MetricFamily[] {

@@ -1,7 +1,7 @@
 /**
- * The data plane: for a whitelisted path, find the backend (sticky query id, else routing group
- * and seeded choice), forward the request with undici and stream the answer back. The only
- * durable work is recording a new query id before its first response reaches the client.
+ * The data plane: for a whitelisted path, find the backend (the follow-up's routing token, else the
+ * sticky query id, else routing group and seeded choice), forward the request with undici and stream
+ * the answer back. The only durable work is recording a new query id (query_history).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
@@ -15,7 +15,7 @@ import type { RoutingDecisionRecord } from '../routing/decision.ts'
 import { routingGroupHeader } from '../routing/header-selector.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
-import type { BackendRecord, QueryHistoryStore } from '../store/types.ts'
+import type { BackendRecord, QueryHistoryRecord, QueryHistoryStore } from '../store/types.ts'
 import { forwardToBackend, type HoldBack } from './forward.ts'
 import { backendRequestHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
 import { createPathFilter, proxiedMethods, statementPathOf } from './path-filter.ts'
@@ -28,6 +28,16 @@ import {
   scanQueryResultsPrefix,
 } from './query-results-scan.ts'
 import { bodyAfterPrefix, readBodyPrefix } from './request-body.ts'
+import {
+  isProcessRoutingKeyId,
+  type RoutingKey,
+  type RoutingTokenCheck,
+  routingTokenParameter,
+  signRoutingToken,
+  takeRoutingToken,
+  verifyRoutingToken,
+  withRoutingToken,
+} from './routing-token.ts'
 import { findBackendForQueryId, type StickySource } from './sticky.ts'
 
 /** Bytes of a JSON response held back to find the query id and the URIs to rewrite. */
@@ -60,7 +70,18 @@ export interface ProxyDeps {
   selector: () => RoutingGroupSelector
   picker: () => BackendPicker
   cache: QueryIdCache
-  history: QueryHistoryStore
+  /** Lookups of follow-ups without a routing token. */
+  history: Pick<QueryHistoryStore, 'findByQueryId'>
+  /**
+   * Records a new query's row: resolves once it is buffered (write-behind) or committed (sync);
+   * a rejection cancels the query and answers 503 QUERY_HISTORY_WRITE_FAILED.
+   */
+  recordHistory: (row: QueryHistoryRecord) => Promise<void>
+  /**
+   * Keys of the routing tokens: the first signs the tokens appended to rewritten URIs, every one
+   * verifies (rotation). Never empty: server.ts passes `routing.tokenKeys` or a per-process key.
+   */
+  routingKeys: readonly RoutingKey[]
   dispatcher: Dispatcher
   logger: ProxyLogger
   emitDecision: (record: RoutingDecisionRecord) => void
@@ -91,8 +112,15 @@ interface Target {
   externalUrl: string | null
 }
 
+/** What a follow-up's routing token says about its backend. */
+type TokenRoute =
+  | { kind: 'none' }
+  | { kind: 'backend'; backend: BackendRecord }
+  | { kind: 'invalid'; reason: string }
+
 export function createProxy(deps: ProxyDeps): DataPlane {
   const { options, registry, logger } = deps
+  const signingKey = signingKeyOf(deps.routingKeys)
   const isProxiedPath = createPathFilter(options)
   // Requests without a trace token draw from (seed, arrival number): reproducible for a serial run.
   let requestSequence = 0
@@ -126,7 +154,12 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     const rawUrl = request.url ?? '/'
     const queryIndex = rawUrl.indexOf('?')
     const path = queryIndex === -1 ? rawUrl : rawUrl.slice(0, queryIndex)
-    const queryString = queryIndex === -1 ? '' : rawUrl.slice(queryIndex + 1)
+    // The routing token is the gateway's: the backend (and the query-id extraction) never sees it.
+    const { token: routingToken, rest: queryString } = takeRoutingToken(
+      queryIndex === -1 ? '' : rawUrl.slice(queryIndex + 1),
+    )
+    const forwardUrl =
+      routingToken === undefined ? rawUrl : queryString === '' ? path : `${path}?${queryString}`
     if (!proxiedMethods.has(method)) {
       sendError(
         response,
@@ -165,7 +198,44 @@ export function createProxy(deps: ProxyDeps): DataPlane {
 
     let target: Target
     let extraHeaders: Readonly<Record<string, string>> = {}
-    if (queryId !== undefined) {
+    const tokenRoute: TokenRoute =
+      queryId === undefined || routingToken === undefined
+        ? { kind: 'none' }
+        : routeByToken(queryId, routingToken)
+    if (queryId !== undefined && tokenRoute.kind === 'invalid') {
+      const error = gatewayError(
+        'ROUTING_TOKEN_INVALID',
+        `query ${queryId}: the routing token (${routingTokenParameter}) of this request is refused: ${tokenRoute.reason}; use the nextUri of the query's latest answer`,
+        { queryId },
+      )
+      emitFailure(base, queryId, 'sticky', error)
+      sendError(response, error)
+      return
+    }
+    if (queryId !== undefined && tokenRoute.kind === 'backend') {
+      const backend = tokenRoute.backend
+      target = {
+        backend,
+        backendUrl: backend.proxyTo,
+        routingGroup: backend.routingGroup,
+        externalUrl: backend.externalUrl,
+      }
+      if (base !== undefined) {
+        emit(base, {
+          queryId,
+          kind: 'sticky',
+          stickySource: 'token',
+          requestedGroup: null,
+          candidates: [],
+          selectedGroup: backend.routingGroup,
+          fallback: false,
+          backend: backend.name,
+          backendUrl: backend.proxyTo,
+          reason: stickyReason(queryId, 'token'),
+          errorCode: null,
+        })
+      }
+    } else if (queryId !== undefined) {
       const lookup = await findBackendForQueryId(queryId, {
         cache: deps.cache,
         history: deps.history,
@@ -277,12 +347,34 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       response,
       method,
       path,
+      forwardUrl,
+      queryId,
       target,
       body,
       bodyText,
       user,
       extraHeaders,
     })
+  }
+
+  /**
+   * Verifies a follow-up's token. A token of another instance's per-process key is no claim at all
+   * (that gateway had no shared key to sign with): the follow-up takes the lookup path like a URL
+   * without a token. Any other failure is a refusal.
+   */
+  function routeByToken(queryId: string, token: string): TokenRoute {
+    const check: RoutingTokenCheck = verifyRoutingToken(deps.routingKeys, queryId, token)
+    if (!check.ok) {
+      if (check.reason === 'unknown-key' && isProcessRoutingKeyId(token)) {
+        logger.debug({ queryId }, "routing token of another instance's process key; looking the query up")
+        return { kind: 'none' }
+      }
+      return { kind: 'invalid', reason: tokenRefusals[check.reason] }
+    }
+    const backend = registry.get(check.backend)
+    if (backend === undefined)
+      return { kind: 'invalid', reason: `it names backend ${check.backend}, which is not registered` }
+    return { kind: 'backend', backend }
   }
 
   function stickyTarget(recorded: QueryTarget): Target {
@@ -300,6 +392,10 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     response: ServerResponse
     method: string
     path: string
+    /** The request URL as the backend gets it (routing token removed). */
+    forwardUrl: string
+    /** The query id of a follow-up (undefined for a new query: its answer names it). */
+    queryId: string | undefined
     target: Target
     body: { prefix: Buffer; complete: boolean } | undefined
     bodyText: string
@@ -362,7 +458,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       deps.dispatcher,
       {
         origin: backend.origin,
-        path: `${backend.basePath}${request.url ?? '/'}`,
+        path: `${backend.basePath}${exchange.forwardUrl}`,
         method: method as Dispatcher.HttpMethod,
         headers: upstreamHeaders,
         body: upstreamBody,
@@ -414,12 +510,14 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       request: IncomingMessage
       bodyText: string
       user: string | undefined
+      queryId: string | undefined
     },
     target: Target,
     backendName: string,
   ): Promise<Buffer | CodedError> {
+    const answerId = scan.fields.find((field) => field.key === 'id')?.value
     if (isNewQuery) {
-      const queryId = scan.fields.find((field) => field.key === 'id')?.value
+      const queryId = answerId
       if (queryId !== undefined && queryId !== '') {
         const recorded = await record(queryId, exchange, target)
         if (!recorded.ok) {
@@ -439,7 +537,21 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       options.forwardedHeadersEnabled,
       `127.0.0.1:${serverPort()}`,
     )
-    return rewritePrefix(prefix, scan.fields, (uri) => rewriteBackendUri(uri, origins, gatewayOrigin))
+    // The token is signed for the query the answer names; a follow-up's own id when it names none.
+    const tokenQueryId = answerId !== undefined && answerId !== '' ? answerId : exchange.queryId
+    const token =
+      tokenQueryId === undefined || target.backend === undefined
+        ? undefined
+        : signRoutingToken(signingKey, tokenQueryId, target.backend.name)
+    return rewritePrefix(prefix, scan.fields, (uri, key) => {
+      const rewritten = rewriteBackendUri(uri, origins, gatewayOrigin)
+      // Only URIs that lead to the gateway carry a token (rewritten ones, and those a coordinator
+      // with http-server.process-forwarded built from X-Forwarded-*), and not infoUri: Trino's query
+      // page reads the query id from its whole query string, and its API calls carry no token anyway.
+      return token === undefined || key === 'infoUri' || !leadsTo(rewritten, gatewayOrigin)
+        ? rewritten
+        : withRoutingToken(rewritten, token)
+    })
   }
 
   async function record(
@@ -455,7 +567,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     })
     if (!options.queryHistoryEnabled) return { ok: true }
     try {
-      await deps.history.insert({
+      await deps.recordHistory({
         queryId,
         queryText: exchange.bodyText,
         created: Date.now(),
@@ -467,7 +579,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       })
       return { ok: true }
     } catch (error) {
-      logger.error({ queryId, err: (error as Error).message }, 'query_history insert failed')
+      logger.error({ queryId, err: (error as Error).message }, 'query_history row could not be taken')
       return { ok: false, reason: (error as Error).message }
     }
   }
@@ -553,10 +665,31 @@ export function createProxy(deps: ProxyDeps): DataPlane {
   return { isProxiedPath, handle }
 }
 
+/** True when a URI is on the given origin (`http://host:port`). */
+function leadsTo(uri: string, origin: string): boolean {
+  return uri.startsWith(origin) && (uri.length === origin.length || uri[origin.length] === '/')
+}
+
+function signingKeyOf(keys: readonly RoutingKey[]): RoutingKey {
+  const first = keys[0]
+  if (first === undefined) throw new RangeError('the proxy needs at least one routing key')
+  return first
+}
+
+/** Why a token was refused, by verifyRoutingToken's reason. */
+const tokenRefusals: Readonly<Record<Exclude<RoutingTokenCheck, { ok: true }>['reason'], string>> = {
+  malformed: 'it is not of the form keyId.backend.mac',
+  'unknown-key': 'its key id is none of routing.tokenKeys (a key retired by rotation, or a forgery)',
+  'bad-mac': 'its signature does not match this query id and backend (forged, or copied from another query)',
+}
+
 function stickyReason(queryId: string, source: StickySource): string {
-  const where = { cache: 'the query-id cache', history: 'query_history', probe: 'a HEAD /v1/query probe' }[
-    source
-  ]
+  const where = {
+    token: 'its routing token',
+    cache: 'the query-id cache',
+    history: 'query_history',
+    probe: 'a HEAD /v1/query probe',
+  }[source]
   return `query ${queryId} is sticky to its recorded backend (found in ${where})`
 }
 

@@ -188,13 +188,14 @@ export function rewriteBackendUri(
 export function rewritePrefix(
   prefix: Buffer,
   fields: readonly ScannedField[],
-  rewrite: (uri: string) => string,
+  rewrite: (uri: string, key: (typeof queryResultsUriKeys)[number]) => string,
 ): Buffer {
   const parts: Buffer[] = []
   let cursor = 0
   for (const field of [...fields].sort((a, b) => a.start - b.start)) {
-    if (!(queryResultsUriKeys as readonly string[]).includes(field.key)) continue
-    const replaced = rewrite(field.value)
+    const key = queryResultsUriKeys.find((uriKey) => uriKey === field.key)
+    if (key === undefined) continue
+    const replaced = rewrite(field.value, key)
     if (replaced === field.value) continue
     parts.push(prefix.subarray(cursor, field.start), Buffer.from(JSON.stringify(replaced), 'utf8'))
     cursor = field.end

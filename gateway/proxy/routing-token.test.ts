@@ -1,6 +1,15 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type RoutingKey, signRoutingToken, verifyRoutingToken } from './routing-token.js'
+import {
+  isProcessRoutingKeyId,
+  processRoutingKey,
+  type RoutingKey,
+  routingKeyIdPattern,
+  signRoutingToken,
+  takeRoutingToken,
+  verifyRoutingToken,
+  withRoutingToken,
+} from './routing-token.js'
 
 const keyA: RoutingKey = { id: 'a', secret: Buffer.from('secret-a') }
 const keyB: RoutingKey = { id: 'b', secret: Buffer.from('secret-b') }
@@ -37,5 +46,58 @@ describe('routing tokens', () => {
         expect(signed).toEqual({ ok: true, backend })
       }),
     )
+  })
+})
+
+describe('routing tokens in URIs', () => {
+  it.each([
+    ['http://gw/v1/statement/executing/q/y1/2', 'http://gw/v1/statement/executing/q/y1/2?tgRoute=T'],
+    ['http://gw/p?a=1', 'http://gw/p?a=1&tgRoute=T'],
+    ['http://gw/p?', 'http://gw/p?tgRoute=T'],
+    ['http://gw/p?a=1&', 'http://gw/p?a=1&tgRoute=T'],
+    ['http://gw/p#frag', 'http://gw/p?tgRoute=T#frag'],
+  ])('appends the token to %s', (uri, expected) => {
+    expect(withRoutingToken(uri, 'T')).toBe(expected)
+  })
+
+  it.each([
+    ['', undefined, ''],
+    ['a=1', undefined, 'a=1'],
+    ['tgRoute=T', 'T', ''],
+    ['a=1&tgRoute=T', 'T', 'a=1'],
+    ['tgRoute=X&a=1&tgRoute=T', 'T', 'a=1'],
+    ['20260101_000000_00001_abcde&tgRoute=T', 'T', '20260101_000000_00001_abcde'],
+    ['xtgRoute=T', undefined, 'xtgRoute=T'],
+  ])('takes the token out of %j', (queryString, token, rest) => {
+    expect(takeRoutingToken(queryString)).toEqual({ token, rest })
+  })
+
+  it('takes back exactly the token it appended, leaving the query string as it was', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9=&_%-]{0,30}$/),
+        fc.stringMatching(/^[A-Za-z0-9_.~-]{1,60}$/),
+        (query, token) => {
+          const uri = withRoutingToken(`http://gw/p?${query}`, token)
+          const taken = takeRoutingToken(uri.slice(uri.indexOf('?') + 1))
+          expect(taken.token).toBe(token)
+          const kept = query.split('&').filter((part) => part !== '' && !part.startsWith('tgRoute='))
+          expect(taken.rest.split('&').filter((part) => part !== '')).toEqual(kept)
+        },
+      ),
+    )
+  })
+
+  it('gives each process its own key, whose id no configured key can have', () => {
+    const one = processRoutingKey()
+    const two = processRoutingKey()
+    expect(one.id).not.toBe(two.id)
+    expect(one.secret.equals(two.secret)).toBe(false)
+    expect(routingKeyIdPattern.test(one.id)).toBe(false)
+    const token = signRoutingToken(one, queryId, 'trino-1')
+    expect(isProcessRoutingKeyId(token)).toBe(true)
+    expect(verifyRoutingToken([two], queryId, token)).toEqual({ ok: false, reason: 'unknown-key' })
+    expect(verifyRoutingToken([one], queryId, token)).toEqual({ ok: true, backend: 'trino-1' })
+    expect(isProcessRoutingKeyId(signRoutingToken(keyA, queryId, 'trino-1'))).toBe(false)
   })
 })

@@ -6,7 +6,8 @@
 import type { BackendRecord, QueryHistoryStore } from '../store/types.ts'
 import type { QueryIdCache, QueryTarget } from './query-id-cache.ts'
 
-export type StickySource = 'cache' | 'history' | 'probe'
+/** 'token': the follow-up's own routing token named the backend (handler.ts); the rest are looked up here. */
+export type StickySource = 'token' | 'cache' | 'history' | 'probe'
 
 export interface StickyLookupDeps {
   cache: QueryIdCache
@@ -46,7 +47,7 @@ export async function findBackendForQueryId(queryId: string, deps: StickyLookupD
 function remember(
   deps: StickyLookupDeps,
   found: QueryTarget,
-  source: Exclude<StickySource, 'cache'>,
+  source: Exclude<StickySource, 'cache' | 'token'>,
 ): StickyLookup {
   const target: QueryTarget = {
     queryId: found.queryId,

@@ -121,33 +121,34 @@ const historyColumns =
   'query_id, query_text, created, backend_url, user_name, source, routing_group, external_url'
 
 export function historyStore(query: Query): QueryHistoryStore {
+  // One autocommitted statement per batch: every row of it is committed when it resolves. A
+  // repeated query id keeps its first row, so a retried insert cannot move a query to another backend.
+  const insertBatch = async (batch: readonly QueryHistoryRecord[]): Promise<void> => {
+    // One statement text whatever the batch size (rows arrive as one array per column), so the
+    // database parses and plans a short statement instead of a VALUES list per batch size.
+    await query(
+      `INSERT INTO query_history (${historyColumns})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       ON CONFLICT (query_id) DO NOTHING`,
+      [
+        batch.map((record) => record.queryId),
+        batch.map((record) => record.queryText),
+        batch.map((record) => record.created),
+        batch.map((record) => stripTrailingSlash(record.backendUrl)),
+        batch.map((record) => record.userName),
+        batch.map((record) => record.source),
+        batch.map((record) => record.routingGroup),
+        batch.map((record) => stripTrailingSlash(record.externalUrl)),
+      ],
+    )
+  }
   return {
     insert: createGroupCommit<QueryHistoryRecord>({
-      // One autocommitted statement per batch: every row of it is committed when its caller's
-      // promise resolves. A repeated query id keeps its first row, so a retried insert cannot move a
-      // query to another backend.
-      flush: async (batch) => {
-        // One statement text whatever the batch size (rows arrive as one array per column), so the
-        // database parses and plans a short statement instead of a VALUES list per batch size.
-        await query(
-          `INSERT INTO query_history (${historyColumns})
-           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-           ON CONFLICT (query_id) DO NOTHING`,
-          [
-            batch.map((record) => record.queryId),
-            batch.map((record) => record.queryText),
-            batch.map((record) => record.created),
-            batch.map((record) => stripTrailingSlash(record.backendUrl)),
-            batch.map((record) => record.userName),
-            batch.map((record) => record.source),
-            batch.map((record) => record.routingGroup),
-            batch.map((record) => stripTrailingSlash(record.externalUrl)),
-          ],
-        )
-      },
+      flush: insertBatch,
       batchItemsMax: historyInsertBatchRowsMax,
       flushesInFlightMax: historyInsertFlushesInFlightMax,
     }),
+    insertBatch,
     async findByQueryId(queryId) {
       const rows = await query<HistoryRow>(
         `SELECT ${historyColumns} FROM query_history WHERE query_id = $1`,

@@ -52,6 +52,8 @@ export interface BackendStore {
 export interface QueryHistoryStore {
   /** Durable before it resolves: follow-ups through another gateway on the same database find it. */
   insert(record: QueryHistoryRecord): Promise<void>
+  /** Inserts many rows in one statement, committed when it resolves (the write-behind writer's write). */
+  insertBatch(records: readonly QueryHistoryRecord[]): Promise<void>
   findByQueryId(queryId: string): Promise<QueryHistoryRecord | undefined>
   search(filter: QueryHistorySearch): Promise<{ total: number; rows: QueryHistoryRecord[] }>
   /** Deletes rows created before the given epoch ms; returns how many went. */
