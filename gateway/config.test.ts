@@ -73,6 +73,7 @@ const defaults: Omit<GatewayConfig, 'source'> = {
   extraWhitelistPaths: [],
   statementPaths: ['/v1/statement'],
   security: undefined,
+  uiConfiguration: { disablePages: [] },
   routingRules: {
     rulesEngineEnabled: false,
     rulesType: 'FILE',
@@ -454,7 +455,32 @@ describe('parseGatewayConfig refusals', () => {
       authentication: { defaultType: 'form', selfSignKeyPair: undefined, sessionLifetimeMs: 30 * 60_000 },
       roleRegexes: { admin: '(.*)ADMIN(.*)', user: '(.*)USER(.*)', api: '(.*)API(.*)' },
       presetUsers: { alice: { password: 'pw', privileges: 'USER' } },
+      pagePermissions: undefined,
     })
+  })
+
+  it('reads uiConfiguration.disablePages and pagePermissions, refusing unknown pages by name', () => {
+    const config = parseGatewayConfig(
+      {
+        authentication: {},
+        uiConfiguration: { disablePages: ['routing-rules'] },
+        pagePermissions: { user: 'dashboard_history', admin: 'dashboard_cluster_resource-group_selector' },
+      },
+      'g.yaml',
+    )
+    expect(config.uiConfiguration.disablePages).toEqual(['routing-rules'])
+    expect(config.security?.pagePermissions).toEqual({
+      user: ['dashboard', 'history'],
+      admin: ['dashboard', 'cluster', 'resource-group', 'selector'],
+    })
+    const unknownPage = refusal(() =>
+      parseGatewayConfig({ pagePermissions: { user: 'dashboard_jobs' } }, 'g.yaml'),
+    )
+    expect(unknownPage.message).toContain('pagePermissions.user: unknown page jobs')
+    const disabled = refusal(() =>
+      parseGatewayConfig({ uiConfiguration: { disablePages: ['home'] } }, 'g.yaml'),
+    )
+    expect(disabled.message).toContain('uiConfiguration.disablePages.0: expected one of dashboard')
   })
 
   it('never echoes the database password in an error', () => {
@@ -589,6 +615,7 @@ describe('loadGatewayConfig', () => {
       modules: [],
       extraWhitelistPaths: ['/api/v1/custom/.*', '/metrics'],
       statementPaths: ['/v1/statement', '/custom/v1/statement'],
+      uiConfiguration: { disablePages: [] },
       routingRules: {
         rulesEngineEnabled: true,
         rulesType: 'FILE',

@@ -19,8 +19,11 @@ import { CodedError, describeIssues } from '../common/errors.ts'
 import {
   authenticationSchema,
   authorizationSchema,
+  type PagePermissions,
+  pagePermissionsSchema,
   presetUsersSchema,
   type SecurityConfig,
+  uiConfigurationSchema,
 } from './auth/config.ts'
 import { healthThresholdMax } from './clusters/flap-guard.ts'
 import { defaultMetricsProbeConfig } from './clusters/probes/metrics.ts'
@@ -31,6 +34,7 @@ import { queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
 import { resolvePostgresUrl } from './store/connection.ts'
 import { historyModes } from './store/history-writer.ts'
+import type { UiPage } from './ui/pages.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
 export const defaultStatementPath = '/v1/statement'
@@ -47,9 +51,7 @@ export const keysNotYetSupported: readonly string[] = [
   'gatewayCookieConfiguration',
   'oauth2GatewayCookieConfiguration',
   'databaseCache',
-  'uiConfiguration',
   'authentication.oauth',
-  'pagePermissions',
   'monitor.explicitPrepare',
   'monitor.clusterMetricsRegistryRefreshPeriod',
 ]
@@ -342,6 +344,8 @@ const sectionSchemas = {
   authentication: authenticationSchema.optional(),
   authorization: authorizationSchema.prefault({}),
   presetUsers: presetUsersSchema.default({}),
+  pagePermissions: pagePermissionsSchema,
+  uiConfiguration: uiConfigurationSchema,
 }
 
 const configSchema = z.strictObject(sectionSchemas)
@@ -368,6 +372,8 @@ export interface GatewayConfig {
   statementPaths: string[]
   /** Admin authentication and roles; undefined when `authentication` is absent (security off). */
   security: SecurityConfig | undefined
+  /** `uiConfiguration`: pages the web UI shows nobody. */
+  uiConfiguration: { disablePages: UiPage[] }
 }
 
 /** Reads, substitutes `${ENV:NAME}`, parses and validates a config file. */
@@ -477,7 +483,9 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
             authentication: sections.authentication,
             roleRegexes: sections.authorization,
             presetUsers: sections.presetUsers,
+            pagePermissions: sections.pagePermissions as PagePermissions | undefined,
           },
+    uiConfiguration: sections.uiConfiguration,
   }
 }
 

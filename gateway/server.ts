@@ -237,7 +237,13 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       return file === undefined ? undefined : { status: file.status(), metrics: file.metrics() }
     },
   })
-  await app.register(webappApi, { backends, registry, store, startedAtMs: Date.now() })
+  await app.register(webappApi, {
+    backends,
+    registry,
+    store,
+    startedAtMs: Date.now(),
+    disablePages: config.uiConfiguration.disablePages,
+  })
   await app.register(rulesApi, {
     rulesConfigPath: config.routingRules.rulesConfigPath,
     rulesEngineEnabled: config.routingRules.rulesEngineEnabled,

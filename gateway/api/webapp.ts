@@ -21,6 +21,8 @@ export interface WebappApiOptions {
   registry: BackendRegistry
   store: GatewayStore
   startedAtMs: number
+  /** `uiConfiguration.disablePages`. */
+  disablePages: readonly string[]
 }
 
 /** Rows `getDistribution` reads at most; older rows in the window are left out. */
@@ -48,8 +50,7 @@ export async function webappApi(app: FastifyInstance, options: WebappApiOptions)
     )
   })
 
-  // `uiConfiguration.disablePages` is not supported (refused at start-up), so no page is disabled.
-  app.get('/webapp/getUIConfiguration', async () => ok({ disablePages: [] }))
+  app.get('/webapp/getUIConfiguration', async () => ok({ disablePages: options.disablePages }))
 
   app.post('/webapp/findQueryHistory', async (request) => {
     const filter = parseJsonBody(

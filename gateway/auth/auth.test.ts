@@ -33,6 +33,8 @@ beforeAll(async () => {
         alice: { password: alicePassword, privileges: 'USER' },
         robot: { password: robotPassword, privileges: 'API' },
       },
+      pagePermissions: { user: 'dashboard_history', api: 'cluster' },
+      uiConfiguration: { disablePages: ['selector'] },
     }),
     seed: 5,
     logLevel: 'info',
@@ -241,6 +243,27 @@ describe('login', () => {
     for (const secret of [adminPassword, alicePassword, 'wrong-guess-123', 'wrong-guess-456']) {
       expect(log).not.toContain(secret)
     }
+  })
+})
+
+describe('pages', () => {
+  it('tells each user the pages pagePermissions grants their roles, and every user the disabled ones', async () => {
+    const alice = await call(gateway, 'POST', '/userinfo', { authorization: basic('alice', alicePassword) })
+    expect(alice.json?.data).toMatchObject({
+      userName: 'alice',
+      roles: ['USER'],
+      permissions: ['dashboard', 'history'],
+    })
+    const admin = await call(gateway, 'POST', '/userinfo', { authorization: basic('admin', adminPassword) })
+    expect((admin.json?.data as { permissions: string[] }).permissions.sort()).toEqual([
+      'cluster',
+      'dashboard',
+      'history',
+    ])
+    const ui = await call(gateway, 'GET', '/webapp/getUIConfiguration', {
+      authorization: basic('alice', alicePassword),
+    })
+    expect(ui.json).toEqual({ code: 200, msg: 'Successful.', data: { disablePages: ['selector'] } })
   })
 })
 

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod'
 import { isDuration, parseDurationMs } from '../../common/duration.ts'
+import { type UiPage, uiPages } from '../ui/pages.ts'
 
 /** How long a login lasts unless `authentication.sessionLifetime` says otherwise. */
 export const sessionLifetimeMsDefault = 60 * 60 * 1000
@@ -144,4 +145,47 @@ export interface SecurityConfig {
   authentication: AuthenticationConfig
   roleRegexes: Record<Role, string>
   presetUsers: PresetUsers
+  /** Pages per role (`pagePermissions`); undefined: every role sees every page. */
+  pagePermissions: PagePermissions | undefined
 }
+
+const pageListExpected = `expected page names joined by _, from ${uiPages.join(', ')}`
+
+/** `pagePermissions.<role>`: the pages a role may see, `_`-separated (e.g. `dashboard_history`). */
+export const pagePermissionsSchema = z
+  .strictObject(
+    Object.fromEntries(
+      roles.map((role) => [
+        role,
+        z
+          .string({ error: pageListExpected })
+          .transform((text) => text.split('_').filter((page) => page !== ''))
+          .superRefine((pages, context) => {
+            for (const page of pages) {
+              if (!(uiPages as readonly string[]).includes(page)) {
+                context.addIssue({ code: 'custom', message: `unknown page ${page}; ${pageListExpected}` })
+              }
+            }
+          })
+          .optional(),
+      ]),
+    ) as Record<Role, z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string[], string>>>>,
+    mapping,
+  )
+  .optional()
+
+/** `uiConfiguration.disablePages`: pages the UI shows nobody. */
+export const uiConfigurationSchema = z
+  .strictObject(
+    {
+      disablePages: z
+        .array(z.enum(uiPages, { error: `expected one of ${uiPages.join(', ')}` }), {
+          error: 'expected a list of page names',
+        })
+        .default([]),
+    },
+    mapping,
+  )
+  .prefault({})
+
+export type PagePermissions = Partial<Record<Role, UiPage[]>>

@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { gatewayError } from '../errors.ts'
-import type { Role, SecurityConfig } from './config.ts'
+import type { PagePermissions, Role, SecurityConfig } from './config.ts'
 import { roles as allRoles } from './config.ts'
 import { accessOf, rolesOf } from './policy.ts'
 import type { Principal } from './principal.ts'
@@ -63,7 +63,7 @@ export async function authPlugin(app: FastifyInstance, options: AuthOptions): Pr
     })
     app.post('/logout', async () => ({ code: 200, msg: 'Successful.', data: null }))
     app.post('/loginType', async () => ({ code: 200, msg: 'Ok', data: 'none' }))
-    app.post('/userinfo', async (request) => userInfo(request.principal))
+    app.post('/userinfo', async (request) => userInfo(request.principal, undefined))
     return
   }
 
@@ -170,10 +170,13 @@ export async function authPlugin(app: FastifyInstance, options: AuthOptions): Pr
     return { code: 200, msg: 'Successful.', data: null }
   })
   app.post('/loginType', async () => ({ code: 200, msg: 'Ok', data: security.authentication.defaultType }))
-  app.post('/userinfo', async (request) => userInfo(request.principal))
+  app.post('/userinfo', async (request) => userInfo(request.principal, security.pagePermissions))
 }
 
-function userInfo(principal: Principal) {
+/** `permissions`: the pages `pagePermissions` grants the user's roles; empty when it is not configured. */
+function userInfo(principal: Principal, pagePermissions: PagePermissions | undefined) {
+  const permissions = new Set<string>()
+  for (const role of principal.roles) for (const page of pagePermissions?.[role] ?? []) permissions.add(page)
   return {
     code: 200,
     msg: 'Successful.',
@@ -181,7 +184,7 @@ function userInfo(principal: Principal) {
       userId: principal.name,
       userName: principal.name,
       roles: roleNames(principal.roles),
-      permissions: [],
+      permissions: [...permissions],
     },
   }
 }

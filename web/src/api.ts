@@ -140,6 +140,8 @@ export interface Selector {
 export interface UserInfo {
   userName: string
   roles: string[]
+  /** Pages `pagePermissions` grants; empty: every page. */
+  permissions: string[]
 }
 
 export const api = {
@@ -148,6 +150,7 @@ export const api = {
     envelope<{ userName: string; roles: string[] }>('POST', '/login', { username, password }),
   logout: () => envelope<null>('POST', '/logout'),
   userInfo: () => envelope<UserInfo>('POST', '/userinfo'),
+  uiConfiguration: () => envelope<{ disablePages: string[] }>('GET', '/webapp/getUIConfiguration'),
   backends: () => envelope<Backend[]>('POST', '/webapp/getAllBackends'),
   saveBackend: (backend: Backend) => envelope<Backend>('POST', '/webapp/saveBackend', backend),
   updateBackend: (backend: Backend) => envelope<Backend>('POST', '/webapp/updateBackend', backend),

@@ -38,8 +38,13 @@ function App() {
   const [user, setUser] = useState<UserInfo | 'anonymous' | undefined>(undefined)
   const [loginType, setLoginType] = useState('none')
   const [error, setError] = useState<string | undefined>(undefined)
+  const [disabledPages, setDisabledPages] = useState<readonly string[]>([])
   const refreshUser = useCallback(() => {
     api.loginType().then(setLoginType, () => {})
+    api.uiConfiguration().then(
+      (configuration) => setDisabledPages(configuration.disablePages),
+      () => {},
+    )
     api.userInfo().then(setUser, (failure: unknown) => {
       if (failure instanceof ApiError && failure.status === 401) setUser('anonymous')
       else setError(failure instanceof Error ? failure.message : String(failure))
@@ -57,14 +62,21 @@ function App() {
   if (user === undefined) return <p class="muted">Loading…</p>
   if (user === 'anonymous') return <Login onLogin={refreshUser} />
   const admin = user.roles.includes('ADMIN')
+  // Status is ours and always shown; Trino Gateway's pages follow uiConfiguration and pagePermissions.
+  const visible = pages.filter(
+    ([id, , adminOnly]) =>
+      id === 'status' ||
+      ((admin || !adminOnly) &&
+        !disabledPages.includes(id) &&
+        (user.permissions.length === 0 || user.permissions.includes(id))),
+  )
+  const shown = visible.some(([id]) => id === page) ? page : 'status'
   return (
     <div class="layout">
       <nav class="sidebar">
         <div class="brand">trino-gateway-lab</div>
-        {pages
-          .filter(([, , adminOnly]) => admin || !adminOnly)
-          .map(([id, label]) => (
-            <a key={id} href={`#/${id}`} class={id === page ? 'current' : ''} data-page={id}>
+        {visible.map(([id, label]) => (
+            <a key={id} href={`#/${id}`} class={id === shown ? 'current' : ''} data-page={id}>
               {label}
             </a>
           ))}
@@ -85,14 +97,14 @@ function App() {
           )}
         </div>
       </nav>
-      <main data-current-page={page}>
-        {page === 'dashboard' && <Dashboard />}
-        {page === 'cluster' && <Clusters admin={admin} />}
-        {page === 'history' && <History admin={admin} userName={user.userName} />}
-        {page === 'routing-rules' && <Rules admin={admin} />}
-        {page === 'resource-group' && <ResourceGroups admin={admin} />}
-        {page === 'selector' && <Selectors admin={admin} />}
-        {page === 'status' && <Status user={user} loginType={loginType} />}
+      <main data-current-page={shown}>
+        {shown === 'dashboard' && <Dashboard />}
+        {shown === 'cluster' && <Clusters admin={admin} />}
+        {shown === 'history' && <History admin={admin} userName={user.userName} />}
+        {shown === 'routing-rules' && <Rules admin={admin} />}
+        {shown === 'resource-group' && <ResourceGroups admin={admin} />}
+        {shown === 'selector' && <Selectors admin={admin} />}
+        {shown === 'status' && <Status user={user} loginType={loginType} />}
       </main>
     </div>
   )
