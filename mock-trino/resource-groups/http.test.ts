@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createResourceGroupScheduler } from '../../trino/resource-groups/scheduler.ts'
 import { query } from '../../trino/resource-groups/test-helpers.ts'
 import type { QueryScheduler } from '../../trino/scheduler.ts'
-import { LegacyScheduler } from '../legacy-scheduler.ts'
+import { LegacyScheduler } from '../../trino/legacy-scheduler.ts'
 import { resourceGroupStateApi } from './http.ts'
 
 const groups = createResourceGroupScheduler({
