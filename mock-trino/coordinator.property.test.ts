@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { LegacyScheduler } from '../trino/legacy-scheduler.ts'
 import { Coordinator } from './coordinator.ts'
-import { LegacyScheduler } from './legacy-scheduler.ts'
 import type { StatementSession } from './protocol/session.ts'
 import type { MockQueryState } from './types.ts'
 import { workloadSchema } from './workload/model.ts'

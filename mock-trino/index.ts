@@ -1,17 +1,17 @@
 import { randomSeed, rngForRun } from '../common/random.ts'
+import { LegacyScheduler } from '../trino/legacy-scheduler.ts'
 import type { QueryScheduler } from '../trino/scheduler.ts'
 import { type EtcConfig, loadEtc, type MockConfig, parseMockConfig } from './config.ts'
 import { Coordinator } from './coordinator.ts'
-import { LegacyScheduler } from './legacy-scheduler.ts'
 import { coordinatorSuffix } from './protocol/query-id.ts'
 import { loadSchedulerFromEtc, type ResourceGroupScheduler } from './resource-groups/index.ts'
 import { copyRecord, MockServer } from './server.ts'
 import { type Faults, type MockQueryRecord, noFaults, type QueryCounts } from './types.ts'
 
+export { LegacyScheduler } from '../trino/legacy-scheduler.ts'
 export type { Admission, QueryDescriptor, QueryScheduler } from '../trino/scheduler.ts'
 export type { MockConfig, MockConfigInput } from './config.ts'
 export { loadMockConfig, parseMockConfig } from './config.ts'
-export { LegacyScheduler } from './legacy-scheduler.ts'
 export type { Faults, MockQueryRecord, MockQueryState, QueryCounts } from './types.ts'
 
 export interface MockTrinoOptions {

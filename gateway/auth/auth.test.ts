@@ -255,7 +255,7 @@ describe('pages', () => {
       permissions: ['dashboard', 'history'],
     })
     const admin = await call(gateway, 'POST', '/userinfo', { authorization: basic('admin', adminPassword) })
-    expect((admin.json?.data as { permissions: string[] }).permissions.sort()).toEqual([
+    expect(((admin.json?.data as { permissions?: string[] } | undefined)?.permissions ?? []).sort()).toEqual([
       'cluster',
       'dashboard',
       'history',

@@ -11,8 +11,9 @@ import { rngFor } from '../../common/random.ts'
 import type { BackendRegistry } from '../clusters/registry.ts'
 import { gatewayError } from '../errors.ts'
 import type { BackendPicker } from '../routing/backend-picker.ts'
-import type { RoutingDecisionRecord } from '../routing/decision.ts'
+import { type RoutingDecisionRecord, recordedHeaders } from '../routing/decision.ts'
 import { routingGroupHeader } from '../routing/header-selector.ts'
+import type { LocalStats } from '../routing/query-count-router.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
 import type { BackendRecord, QueryHistoryRecord, QueryHistoryStore } from '../store/types.ts'
@@ -299,12 +300,25 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         logger.warn({ path, warning }, 'routing-group selector warning')
       extraHeaders = selection.externalHeaders ?? {}
       const requestedGroup = selection.routingGroup === '' ? undefined : selection.routingGroup
+      const picker = deps.picker()
+      // The counts a load-aware picker compares, read before it picks, so a replay sees them too.
+      let loads: Record<string, LocalStats> | undefined
+      const recordingPicker: BackendPicker =
+        base === undefined || picker.statsOf === undefined
+          ? picker
+          : {
+              name: picker.name,
+              pick(candidates, context) {
+                loads = candidateLoads(picker, candidates)
+                return picker.pick(candidates, context)
+              },
+            }
       const outcome = route({
         requestedGroup,
         defaultRoutingGroup: options.defaultRoutingGroup,
         backends: registry.list(),
         statusOf: (name) => registry.statusOf(name),
-        picker: deps.picker(),
+        picker: recordingPicker,
         rng: rngFor(options.seed, traceToken ?? `request/${requestSequence++}`),
         user,
       })
@@ -323,6 +337,13 @@ export function createProxy(deps: ProxyDeps): DataPlane {
               backendUrl: backend?.proxyTo ?? null,
               reason: outcome.reason,
               errorCode,
+              request: {
+                queryString,
+                headers: recordedHeaders(routingRequest.headers),
+                body: bodyText,
+                remoteAddress: routingRequest.remoteAddress,
+              },
+              ...(loads === undefined ? {} : { loads }),
             })
       if (!outcome.ok) {
         const error = gatewayError('NO_ROUTABLE_BACKEND', `no backend to route to: ${outcome.reason}`, {
@@ -634,6 +655,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       backendUrl: decision.backendUrl,
       reason: decision.reason,
       errorCode: decision.errorCode,
+      ...(decision.request === undefined ? {} : { request: decision.request }),
+      ...(decision.loads === undefined ? {} : { loads: decision.loads }),
     }
     logger.debug({ decision: record }, 'routing decision')
     deps.emitDecision(record)
@@ -681,6 +704,18 @@ const tokenRefusals: Readonly<Record<Exclude<RoutingTokenCheck, { ok: true }>['r
   malformed: 'it is not of the form keyId.backend.mac',
   'unknown-key': 'its key id is none of routing.tokenKeys (a key retired by rotation, or a forgery)',
   'bad-mac': 'its signature does not match this query id and backend (forged, or copied from another query)',
+}
+
+function candidateLoads(
+  picker: BackendPicker,
+  candidates: readonly BackendRecord[],
+): Record<string, LocalStats> {
+  const loads: Record<string, LocalStats> = {}
+  for (const candidate of candidates) {
+    const stats = picker.statsOf?.(candidate.name)
+    if (stats !== undefined) loads[candidate.name] = stats
+  }
+  return loads
 }
 
 function stickyReason(queryId: string, source: StickySource): string {

@@ -4,6 +4,7 @@
  */
 import { pickIndex, type Rng } from '../../common/random.ts'
 import type { BackendRecord } from '../store/types.ts'
+import type { LocalStats } from './query-count-router.ts'
 
 export interface PickContext {
   /** PRNG for this query: `rngFor(seed, traceToken ?? per-request key)`. */
@@ -17,6 +18,8 @@ export interface PickContext {
 export interface BackendPicker {
   readonly name: string
   pick(candidates: readonly BackendRecord[], context: PickContext): BackendRecord
+  /** A load-aware picker's counts for one backend, as its next pick would compare them. */
+  statsOf?(name: string): LocalStats | undefined
 }
 
 /** Uniform random choice (Trino Gateway's StochasticRoutingManager). */

@@ -3,6 +3,34 @@
  * `trace.jsonl` and replay a decision through the pure core without any cluster.
  */
 import type { StickySource } from '../proxy/sticky.ts'
+import type { LocalStats } from './query-count-router.ts'
+
+/**
+ * What the routing-group selector read of a routed request, so a replay can evaluate the rules
+ * again. Credentials are left out (see `unrecordedHeaders`): a rule reading them replays without.
+ */
+export interface RecordedRequest {
+  queryString: string
+  /** Header names lower-cased, as the selector saw them, less `unrecordedHeaders`. */
+  headers: Record<string, string>
+  /** The body prefix the selector read (bounded by the proxy's body-prefix limit). */
+  body: string
+  remoteAddress: string
+}
+
+/** Headers a trace never holds: a trace file is shared to reproduce bugs, credentials are not. */
+export const unrecordedHeaders: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-trino-extra-credential',
+])
+
+export function recordedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) if (!unrecordedHeaders.has(name)) kept[name] = value
+  return kept
+}
 
 export interface RoutingDecisionRecord {
   /** Epoch ms when the decision was made (informational; leave it out of digests). */
@@ -33,6 +61,13 @@ export interface RoutingDecisionRecord {
   reason: string
   /** The error code when no backend was chosen. */
   errorCode: string | null
+  /** Routed decisions only: what the selector read (absent in traces written before it existed). */
+  request?: RecordedRequest
+  /**
+   * Routed decisions by a load-aware picker only: the counts it compared for each candidate, as
+   * they stood just before the choice.
+   */
+  loads?: Record<string, LocalStats>
 }
 
 export type RoutingDecisionListener = (record: RoutingDecisionRecord) => void

@@ -1,10 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Trino resource-group templates are written ${USER}
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
+import { LegacyScheduler } from '../../trino/legacy-scheduler.ts'
 import { createResourceGroupScheduler } from '../../trino/resource-groups/scheduler.ts'
 import { query } from '../../trino/resource-groups/test-helpers.ts'
 import type { QueryScheduler } from '../../trino/scheduler.ts'
-import { LegacyScheduler } from '../legacy-scheduler.ts'
 import { resourceGroupStateApi } from './http.ts'
 
 const groups = createResourceGroupScheduler({

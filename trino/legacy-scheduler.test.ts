@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { QueryDescriptor } from '../trino/scheduler.ts'
 import { LegacyScheduler } from './legacy-scheduler.ts'
+import type { QueryDescriptor } from './scheduler.ts'
 
 function query(queryId: string): QueryDescriptor {
   return {

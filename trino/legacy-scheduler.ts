@@ -1,4 +1,4 @@
-import type { Admission, QueryDescriptor, QueryScheduler } from '../trino/scheduler.ts'
+import type { Admission, QueryDescriptor, QueryScheduler } from './scheduler.ts'
 
 /** Trino's defaults for the legacy manager (`QueryManagerConfig`). */
 export const legacyConcurrentQueriesMaxDefault = 1000
