@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import { gzipSync } from 'node:zlib'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { gatewayError } from '../errors.ts'
 
 /** Where `npm run build` puts the UI, beside the bundled gateway's main.js. */
@@ -30,7 +31,13 @@ const securityHeaders: Readonly<Record<string, string>> = {
   'referrer-policy': 'same-origin',
 }
 
-let files: Promise<Map<string, Buffer>> | undefined
+/** A UI file as read or bundled, and gzipped once for clients that accept it. */
+interface UiFile {
+  body: Buffer
+  gzipped: Buffer
+}
+
+let files: Promise<Map<string, UiFile>> | undefined
 
 async function readBuilt(dir: string): Promise<Map<string, Buffer>> {
   const found = new Map<string, Buffer>()
@@ -42,37 +49,45 @@ async function readBuilt(dir: string): Promise<Map<string, Buffer>> {
 }
 
 /** The UI's files: prebuilt when the gateway runs from `dist/`, else bundled once per process. */
-export function uiFiles(): Promise<Map<string, Buffer>> {
+export function uiFiles(): Promise<Map<string, UiFile>> {
   files ??= (
     existsSync(path.join(builtUiDir, 'index.html'))
       ? readBuilt(builtUiDir)
       : import('../../scripts/web-build.ts').then((builder) => builder.bundleWeb())
-  ).catch((error: unknown) => {
-    files = undefined
-    throw gatewayError(
-      'UI_ASSETS_UNAVAILABLE',
-      `the web UI is unavailable: ${error instanceof Error ? error.message : String(error)}`,
+  )
+    .then(
+      (raw) => new Map([...raw].map(([name, body]) => [name, { body, gzipped: gzipSync(body) }] as const)),
     )
-  })
+    .catch((error: unknown) => {
+      files = undefined
+      throw gatewayError(
+        'UI_ASSETS_UNAVAILABLE',
+        `the web UI is unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      )
+    })
   return files
 }
 
-async function send(reply: FastifyReply, name: string): Promise<FastifyReply> {
-  const body = (await uiFiles()).get(name)
-  if (body === undefined) {
+async function send(request: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply> {
+  const file = (await uiFiles()).get(name)
+  if (file === undefined) {
     return reply.code(404).send({ code: 'NOT_FOUND', message: `no UI file ${name}` })
   }
   reply.headers(securityHeaders)
   reply.header('content-type', contentTypes[path.extname(name)] ?? 'application/octet-stream')
   reply.header('cache-control', name === 'index.html' ? 'no-cache' : 'public, max-age=300')
-  return reply.send(body)
+  reply.header('vary', 'accept-encoding')
+  if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+    return reply.header('content-encoding', 'gzip').send(file.gzipped)
+  }
+  return reply.send(file.body)
 }
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (_request, reply) => reply.code(303).header('location', uiPath).send())
-  app.get(uiPath, async (_request, reply) => send(reply, 'index.html'))
-  app.get(`${uiPath}/`, async (_request, reply) => send(reply, 'index.html'))
+  app.get(uiPath, async (request, reply) => send(request, reply, 'index.html'))
+  app.get(`${uiPath}/`, async (request, reply) => send(request, reply, 'index.html'))
   app.get<{ Params: { file: string } }>(`${uiPath}/assets/:file`, async (request, reply) =>
-    send(reply, `assets/${request.params.file}`),
+    send(request, reply, `assets/${request.params.file}`),
   )
 }
