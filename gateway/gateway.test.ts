@@ -162,8 +162,9 @@ describe('routing new queries', () => {
 })
 
 describe('sticky follow-ups', () => {
-  it('polls a query to completion on its backend, with nextUri rewritten to the gateway', async () => {
-    const running = await gateway()
+  it('polls a query to completion on its backend, with nextUri rewritten to the gateway (history: sync)', async () => {
+    // sync: the row is committed before the answer, so it can be read at once.
+    const running = await gateway({ routing: { history: 'sync' } })
     await resetStore(running)
     const backends = await Promise.all(['s1', 's2', 's3'].map((name) => fake(name)))
     for (const backend of backends)

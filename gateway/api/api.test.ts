@@ -290,6 +290,12 @@ describe('web-app API', () => {
       })
       expect(response.status).toBe(200)
     }
+    // Write-behind: the rows are committed shortly after the answers.
+    await waitFor(
+      async () =>
+        ((await call('POST', '/webapp/findQueryHistory')).json.data as { total: number }).total === 3,
+      { timeoutMs: 10_000, what: 'three query_history rows' },
+    )
     const found = await call('POST', '/webapp/findQueryHistory', {
       user: 'ann',
       page: 1,

@@ -104,6 +104,26 @@ describe('write-behind buffer', () => {
     expect(control.committed).toEqual([6, 4])
   })
 
+  it('lets a waiting submission in only when the bytes bound has room for it', async () => {
+    const control = controlledWrite()
+    const writer = createWriteBehind(
+      options(control.write, { bufferBytesMax: 10, sizeOf: (item) => item, batchItemsMax: 1 }),
+    )
+    await writer.submit(4)
+    await writer.submit(5)
+    let admitted = false
+    const waiting = writer.submit(6).then(() => {
+      admitted = true
+    })
+    await control.releaseOne() // 4 written: 5 buffered, 5 + 6 > 10
+    expect(admitted).toBe(false)
+    await control.releaseOne() // 5 written: room for 6
+    await waiting
+    expect(admitted).toBe(true)
+    await control.releaseAll()
+    expect(control.committed).toEqual([4, 5, 6])
+  })
+
   it('keeps a batch whose write failed transiently and retries it until it is written', async () => {
     let failures = 2
     const reports: number[] = []

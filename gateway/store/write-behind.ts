@@ -61,6 +61,7 @@ export class WriteBehindFullError extends Error {}
 export class WriteBehindClosedError extends Error {}
 
 interface Waiter {
+  size: number
   admit: () => void
   timer: NodeJS.Timeout
 }
@@ -93,7 +94,7 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
   function remove(count: number): void {
     for (const item of buffer.splice(0, count)) bufferBytes -= options.sizeOf(item)
     // Room was made: let waiters in, oldest first, while it lasts.
-    while (waiters.length > 0 && buffer.length < options.bufferItemsMax) {
+    while (waiters.length > 0 && hasRoomFor((waiters[0] as Waiter).size)) {
       const waiter = waiters.shift() as Waiter
       clearTimeout(waiter.timer)
       waiter.admit()
@@ -175,6 +176,7 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
       stats.submitWaits++
       return new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
+          size,
           admit: () => {
             accept(item, size)
             resolve()
