@@ -226,7 +226,8 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       index,
       headerTemplate: template,
       clientTags: parseClientTagsHeader(template['x-trino-client-tags']),
-      nextSeq: 0,
+      // 1-based, as the harness driver numbers a client's queries.
+      nextSeq: 1,
       ended: 0,
       queriesPastQueued: 0,
       ...clientTimesMs(spec.spec),
@@ -503,7 +504,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
     query.client.ended++
     if (ended % progressStep === 0 || ended === totalQueries) options.onProgress?.(ended, totalQueries)
     const client = query.client
-    if (client.spec.arrivalRatePerSecond === undefined && client.nextSeq < client.spec.queries) {
+    if (client.spec.arrivalRatePerSecond === undefined && client.nextSeq <= client.spec.queries) {
       events.push(nowMs + client.thinkTimeMs, { kind: 'next', client })
     }
   }
@@ -656,7 +657,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
         startClient(event.client)
         break
       case 'next':
-        if (event.client.nextSeq < event.client.spec.queries) submit(newQuery(event.client))
+        if (event.client.nextSeq <= event.client.spec.queries) submit(newQuery(event.client))
         break
       case 'submit':
         submit(event.query)
