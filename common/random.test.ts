@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { pickIndex, rngFor } from './random.ts'
+import { pickIndex, referenceRng, rngFor, rngForRun } from './random.ts'
 
 describe('seeded randomness', () => {
   it('gives the same draws for the same seed and key, whatever else was drawn before', () => {
@@ -21,5 +22,22 @@ describe('seeded randomness', () => {
       expect(index).toBeLessThan(3)
     }
     expect(() => pickIndex(rng, 0)).toThrow('positive integer')
+  })
+
+  it('draws exactly what seedrandom draws for the same seed, for any seed text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 40 })),
+        (seed) => {
+          const ours = rngForRun(seed)
+          const reference = referenceRng(seed)
+          for (let draw = 0; draw < 20; draw++) expect(ours()).toBe(reference())
+        },
+      ),
+      { numRuns: 300 },
+    )
+    const keyed = rngFor(2024, 'weighted-fair/large-customer/1')
+    const reference = referenceRng('2024\u0000weighted-fair/large-customer/1')
+    expect([keyed(), keyed(), keyed()]).toEqual([reference(), reference(), reference()])
   })
 })

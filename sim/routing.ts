@@ -4,7 +4,7 @@
  * wired the way `gateway/server.ts` and `gateway/proxy/handler.ts` wire them, with the request
  * and the backend states given as data. Nothing here is a second implementation of a decision.
  */
-import { rngFor } from '../common/random.ts'
+import { type Rng, rngFor } from '../common/random.ts'
 import type { TrinoStatus } from '../gateway/clusters/trino-status.ts'
 import type { RequestAnalyzerConfig } from '../gateway/routing/analyzer/config.ts'
 import { type BackendPicker, randomBackendPicker } from '../gateway/routing/backend-picker.ts'
@@ -104,7 +104,8 @@ export interface Decision {
 
 /**
  * One routed decision, built as the live proxy builds it. `picker` is the stateful shell the
- * caller keeps (a QueryCountBasedRouter fed by its monitor, or the random picker).
+ * caller keeps (a QueryCountBasedRouter fed by its monitor, or the random picker). With
+ * `recordRequest` the record carries the request and the picker's counts, as a live trace does.
  */
 export function decide(
   setup: RoutingSetup,
@@ -118,8 +119,9 @@ export function decide(
   const group = selectRoutingGroup(setup.selection, request)
   const requestedGroup = group.routingGroup === '' ? undefined : group.routingGroup
   let loads: Record<string, LocalStats> | undefined
+  // The counts are copied only for a record that is kept: a run without a trace skips the copy.
   const recordingPicker: BackendPicker =
-    picker.statsOf === undefined
+    picker.statsOf === undefined || !recordRequest
       ? picker
       : {
           name: picker.name,
@@ -140,7 +142,7 @@ export function decide(
     picker: recordingPicker,
     // The live proxy keys a request without a trace token by its arrival number; every simulated
     // and replayed request has one.
-    rng: rngFor(setup.seed, meta.traceToken ?? ''),
+    rng: lazyRng(setup.seed, meta.traceToken ?? ''),
     user: meta.user ?? undefined,
   })
   const backend = outcome.ok ? outcome.backend : undefined
@@ -175,6 +177,19 @@ export function decide(
     ...(loads === undefined ? {} : { loads }),
   }
   return { record, group, backend }
+}
+
+/**
+ * `rngFor(seed, key)`, built on the first draw: most decisions draw nothing (one candidate, or the
+ * least-loaded choice without a tie), and building a seeded PRNG is the costliest part of a decision.
+ * The draws are the same as the live proxy's.
+ */
+export function lazyRng(seed: number, key: string): Rng {
+  let rng: Rng | undefined
+  return () => {
+    rng ??= rngFor(seed, key)
+    return rng()
+  }
 }
 
 /** The picker the live gateway would run for this setup. */

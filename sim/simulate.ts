@@ -64,7 +64,6 @@ export interface SimQuery {
   seq: number
   traceToken: string
   sql: string
-  headers: Record<string, string>
   attempts: number
   submittedAtMs: number
   cluster: SimCluster | undefined
@@ -78,6 +77,7 @@ export interface SimQuery {
   finishedAtMs: number | undefined
   plan: QueryPlan | undefined
   httpErrors: HttpErrorRecord[]
+  timeoutArmed: boolean
 }
 
 export interface SimCluster {
@@ -120,7 +120,9 @@ export interface GroupClock {
 export interface SimClient {
   spec: SimClientSpec
   index: number
+  /** The POST's headers, names lower-cased, but for the trace token (see `headersOf`). */
   headerTemplate: Record<string, string>
+  clientTags: string[]
   nextSeq: number
   ended: number
   queriesPastQueued: number
@@ -223,7 +225,9 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       spec,
       index,
       headerTemplate: template,
-      nextSeq: 0,
+      clientTags: parseClientTagsHeader(template['x-trino-client-tags']),
+      // 1-based, as the harness driver numbers a client's queries.
+      nextSeq: 1,
       ended: 0,
       queriesPastQueued: 0,
       ...clientTimesMs(spec.spec),
@@ -231,6 +235,23 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   })
 
   const queries: SimQuery[] = []
+  // A million queries share a few lists and names: one copy each keeps the heap small.
+  const candidateLists = new Map<string, string[]>()
+  const sharedCandidates = (names: string[]): string[] => {
+    const key = names.join('\u0000')
+    const known = candidateLists.get(key)
+    if (known !== undefined) return known
+    candidateLists.set(key, names)
+    return names
+  }
+  const groupNames = new Map<string, string>()
+  const groupName = (id: readonly string[]): string => {
+    const name = id.join('.')
+    const known = groupNames.get(name)
+    if (known !== undefined) return known
+    groupNames.set(name, name)
+    return name
+  }
   const lastDecision: Array<RoutingDecisionRecord | undefined> = []
   const trace: RoutingDecisionRecord[] = []
   const digested: DigestedDecision[] = []
@@ -280,14 +301,12 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   const newQuery = (client: SimClient): SimQuery => {
     const seq = client.nextSeq++
     const traceToken = traceTokenFor(scenario.name, client.spec.spec.name, seq)
-    const headers = { ...client.headerTemplate, 'x-trino-trace-token': traceToken }
     const query: SimQuery = {
       index: queries.length,
       client,
       seq,
       traceToken,
       sql: sqlFor(client.spec.spec, topology.seed, traceToken),
-      headers,
       attempts: 0,
       submittedAtMs: nowMs,
       cluster: undefined,
@@ -300,12 +319,22 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       startedAtMs: undefined,
       finishedAtMs: undefined,
       plan: undefined,
-      httpErrors: [],
+      httpErrors: noHttpErrors,
+      timeoutArmed: false,
     }
     queries.push(query)
     if (keepDecisions) lastDecision.push(undefined)
-    events.push(nowMs + client.queryTimeoutMs, { kind: 'timeout', query })
     return query
+  }
+
+  /**
+   * The client's query timeout, as an event only for a query that may outlive it (queued, retried,
+   * or running past it): one event per query would be a third of all events at no gain.
+   */
+  const armTimeout = (query: SimQuery): void => {
+    if (query.timeoutArmed) return
+    query.timeoutArmed = true
+    events.push(query.submittedAtMs + query.client.queryTimeoutMs, { kind: 'timeout', query })
   }
 
   const submit = (query: SimQuery): void => {
@@ -315,7 +344,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       method: 'POST',
       path: '/v1/statement',
       queryString: '',
-      headers: query.headers,
+      headers: headersOf(query),
       body: query.sql,
       remoteAddress: '127.0.0.1',
     }
@@ -323,7 +352,11 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       routing,
       picker,
       request,
-      { timestampMs: nowMs, traceToken: query.traceToken, user: query.headers['x-trino-user'] ?? null },
+      {
+        timestampMs: nowMs,
+        traceToken: query.traceToken,
+        user: query.client.headerTemplate['x-trino-user'] ?? null,
+      },
       backends,
       statusOf,
       keepDecisions,
@@ -335,7 +368,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       selectedGroup: record.selectedGroup,
       fallback: record.fallback,
       backend: record.backend,
-      candidates: record.candidates,
+      candidates: sharedCandidates(record.candidates),
       errorCode: record.errorCode,
     })
     if (keepDecisions) lastDecision[query.index] = record
@@ -349,7 +382,9 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
     if (cluster === undefined || cluster.down) {
       const status = cluster === undefined ? 503 : 502
       const retry = query.attempts < retryAttemptsMax
+      if (query.httpErrors === noHttpErrors) query.httpErrors = []
       query.httpErrors.push({ method: 'POST', gateway: 0, status, retried: retry })
+      if (query.attempts === 1) armTimeout(query)
       if (retry) {
         events.push(nowMs + Math.min(retryDelayMsMax, query.attempts * retryDelayMsStep), {
           kind: 'submit',
@@ -369,14 +404,15 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
     query.queryId = queryId
     query.createdAtMs = nowMs
     query.plan = cluster.plan(query.traceToken, query.sql)
-    const session = query.headers['x-trino-session'] ?? ''
+    const headers = query.client.headerTemplate
+    const session = headers['x-trino-session'] ?? ''
     const priority = Number.parseInt(/(?:^|,)\s*query_priority=(\d+)/.exec(session)?.[1] ?? '1', 10)
     const admission = cluster.scheduler.submit(
       {
         queryId,
-        user: query.headers['x-trino-user'] ?? '',
-        source: query.headers['x-trino-source'],
-        clientTags: parseClientTagsHeader(query.headers['x-trino-client-tags']),
+        user: headers['x-trino-user'] ?? '',
+        source: headers['x-trino-source'],
+        clientTags: query.client.clientTags,
         queryType: queryTypeOf(query.sql),
         resourceEstimate: {},
         priority: Number.isFinite(priority) ? priority : 1,
@@ -384,12 +420,13 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       },
       nowMs,
     )
-    if (admission.resourceGroupId !== undefined) query.resourceGroup = admission.resourceGroupId.join('.')
+    if (admission.resourceGroupId !== undefined) query.resourceGroup = groupName(admission.resourceGroupId)
     if (admission.kind === 'rejected') {
       finish(query, 'FAILED', admission.errorName)
       return
     }
     cluster.active.set(queryId, query)
+    if (admission.kind === 'queued') armTimeout(query)
     query.state = 'QUEUED'
     cluster.queued++
     cluster.queuedPeak = Math.max(cluster.queuedPeak, cluster.queued)
@@ -400,7 +437,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
 
   const addQueuedUser = (cluster: SimCluster, query: SimQuery, delta: number) => {
     if (!topology.monitorCountsUsers) return
-    const user = query.headers['x-trino-user'] ?? ''
+    const user = query.client.headerTemplate['x-trino-user'] ?? ''
     cluster.queuedByUser.set(user, (cluster.queuedByUser.get(user) ?? 0) + delta)
   }
 
@@ -426,6 +463,10 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       )
     }
     events.push(nowMs + plan.durationMs, { kind: 'end', query })
+    // A query that was queued or retried has its timeout armed already.
+    if (!query.timeoutArmed && nowMs + plan.durationMs > query.submittedAtMs + query.client.queryTimeoutMs) {
+      armTimeout(query)
+    }
     tryActions()
   }
 
@@ -457,11 +498,13 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       const usage = { cpuTimeMs: wasIn === 'RUNNING' ? plan.cpuTimeMs : 0, memoryBytes: 0 }
       startAll(cluster, cluster.scheduler.release(query.queryId, nowMs, usage))
     }
+    // The plan is read until here; a long run need not keep a million of them.
+    query.plan = undefined
     ended++
     query.client.ended++
     if (ended % progressStep === 0 || ended === totalQueries) options.onProgress?.(ended, totalQueries)
     const client = query.client
-    if (client.spec.arrivalRatePerSecond === undefined && client.nextSeq < client.spec.queries) {
+    if (client.spec.arrivalRatePerSecond === undefined && client.nextSeq <= client.spec.queries) {
       events.push(nowMs + client.thinkTimeMs, { kind: 'next', client })
     }
   }
@@ -614,7 +657,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
         startClient(event.client)
         break
       case 'next':
-        if (event.client.nextSeq < event.client.spec.queries) submit(newQuery(event.client))
+        if (event.client.nextSeq <= event.client.spec.queries) submit(newQuery(event.client))
         break
       case 'submit':
         submit(event.query)
@@ -673,6 +716,13 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   }
 }
 
+const noHttpErrors: HttpErrorRecord[] = []
+
+/** The POST's headers as the gateway and the cluster saw them (names lower-cased). */
+export function headersOf(query: SimQuery): Record<string, string> {
+  return { ...query.client.headerTemplate, 'x-trino-trace-token': query.traceToken }
+}
+
 /** The queries as the harness's expectations read them. */
 export function observedQueries(result: SimResult): ObservedQuery[] {
   return result.queries.map((query) => {
@@ -688,13 +738,16 @@ export function observedQueries(result: SimResult): ObservedQuery[] {
       resourceGroup: query.resourceGroup,
       state: query.state,
       errorName: query.errorName,
-      queuedMs: startedAtMs - query.submittedAtMs,
-      runMs: finishedAtMs - startedAtMs,
-      totalMs: finishedAtMs - query.submittedAtMs,
+      // Whole ms, as a live client measures them; arrivals fall between milliseconds.
+      queuedMs: Math.round(startedAtMs - query.submittedAtMs),
+      runMs: Math.round(finishedAtMs - startedAtMs),
+      totalMs: Math.round(finishedAtMs - query.submittedAtMs),
       clusterQueuedMs:
-        query.createdAtMs === undefined ? undefined : (query.startedAtMs ?? finishedAtMs) - query.createdAtMs,
+        query.createdAtMs === undefined
+          ? undefined
+          : Math.round((query.startedAtMs ?? finishedAtMs) - query.createdAtMs),
       httpErrors: query.httpErrors,
-      backendHeaders: query.cluster === undefined ? undefined : query.headers,
+      backendHeaders: query.cluster === undefined ? undefined : headersOf(query),
     }
   })
 }
@@ -716,7 +769,7 @@ export function clusterQueries(result: SimResult): ClusterQuery[] {
             startedAtMs: query.startedAtMs,
             finishedAtMs: query.finishedAtMs,
             queuedMs: (query.startedAtMs ?? query.finishedAtMs ?? query.createdAtMs) - query.createdAtMs,
-            headers: query.headers,
+            headers: headersOf(query),
           },
         ],
   )

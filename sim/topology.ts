@@ -9,7 +9,9 @@ import path from 'node:path'
 import { stringify } from 'yaml'
 import { parseDurationMs } from '../common/duration.ts'
 import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../gateway/config.ts'
+import type { RequestAnalyzerConfig } from '../gateway/routing/analyzer/config.ts'
 import { queryCountBasedRouterModule } from '../gateway/routing/query-count-router.ts'
+import type { RuleEvaluationMode } from '../gateway/routing/rules/engine.ts'
 import { loadRules } from '../gateway/routing/rules/loader.ts'
 import type { LoadedScenario } from '../harness/scenario/loader.ts'
 import type { ClientSpec, ClusterSpec, ResourceGroupsSetup, Scenario } from '../harness/scenario/schema.ts'
@@ -59,6 +61,9 @@ export interface SimTopology {
   scenario: Scenario
   seed: number
   routing: RoutingSetup
+  /** The gateway's request analyzer and rule evaluation mode, for rules given later (replay --rules). */
+  analyzer: RequestAnalyzerConfig
+  evaluation: RuleEvaluationMode
   monitorTaskDelayMs: number
   /** Whether the monitor measures query counts (and so feeds the query-count router). */
   monitorMeasuresCounts: boolean
@@ -116,6 +121,8 @@ export function buildTopology(loaded: LoadedScenario, overrides: SimOverrides = 
     scenario,
     seed,
     routing,
+    analyzer: config.requestAnalyzerConfig,
+    evaluation: config.routingRules.evaluation,
     monitorTaskDelayMs: config.monitor.taskDelayMs,
     monitorMeasuresCounts: statsMonitorTypes.has(monitorType),
     monitorCountsUsers: monitorType === 'UI_API',
