@@ -4,7 +4,7 @@
  * `x-trino-gateway-worker` header says which one served it.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,14 +26,22 @@ interface Answer {
 }
 
 /** One request on a connection of its own (no keep-alive pool), so the next worker serves it. */
-function fresh(url: string, options: { method?: string; body?: string } = {}): Promise<Answer> {
+function fresh(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       url,
       {
         method: options.method ?? 'GET',
         agent: false,
-        headers: { connection: 'close', 'x-trino-user': 'alice', 'content-type': 'application/json' },
+        headers: {
+          connection: 'close',
+          'x-trino-user': 'alice',
+          'content-type': 'application/json',
+          ...options.headers,
+        },
       },
       (response) => {
         let text = ''
@@ -342,4 +350,113 @@ describe('workers: 2 on the embedded database the primary serves', () => {
     expect([...served].sort()).toEqual(['1', '2'])
     expect(await gateway.stop()).toBe(0)
   }, 60_000)
+})
+
+describe('workers: 2 with a routing-rules file', () => {
+  let workDir: string
+  let etl: FakeTrino
+  let adhoc: FakeTrino
+  let gateway: GatewayProcess
+  const rule = {
+    name: 'airflow',
+    description: 'airflow queries go to etl',
+    priority: 0,
+    condition: 'request.getHeader("X-Trino-Source") == "airflow"',
+    actions: ['result.put("routingGroup", "etl")'],
+  }
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'tgl-workers-rules-'))
+    etl = await startFakeTrino('etl1')
+    adhoc = await startFakeTrino('adhoc1')
+    const rulesFile = join(workDir, 'rules.yml')
+    await writeFile(
+      rulesFile,
+      [
+        '---',
+        `name: ${rule.name}`,
+        `description: ${rule.description}`,
+        'priority: 0',
+        `condition: '${rule.condition}'`,
+        'actions:',
+        `  - '${rule.actions[0]}'`,
+        '',
+      ].join('\n'),
+    )
+    gateway = await startGatewayProcess({
+      configPath: join(workDir, 'gateway.yaml'),
+      configLines: [
+        'serverConfig:',
+        '  http-server.http.port: 0',
+        'monitor:',
+        '  taskDelay: 1h',
+        'routingRules:',
+        '  rulesEngineEnabled: true',
+        '  rulesType: FILE',
+        `  rulesConfigPath: ${rulesFile}`,
+        // Only the update's reloads read the file again.
+        '  rulesRefreshPeriod: 1h',
+      ],
+      seed: 23,
+      workers: 2,
+    })
+    for (const [backend, routingGroup] of [
+      [etl, 'etl'],
+      [adhoc, 'adhoc'],
+    ] as const) {
+      const added = await fresh(`${gateway.url}/gateway/backend/modify/add`, {
+        method: 'POST',
+        body: JSON.stringify({ name: backend.name, proxyTo: backend.url, routingGroup, active: true }),
+      })
+      expect(added.status, added.text).toBe(200)
+    }
+    await waitFor(
+      async () => {
+        for (const name of [etl.name, adhoc.name]) {
+          const answers = await fromEveryWorker(`${gateway.url}/api/public/backends/${name}/state`)
+          for (const answer of answers.values())
+            if ((JSON.parse(answer.text) as { trinoStatus: string }).trinoStatus !== 'HEALTHY') return false
+        }
+        return true
+      },
+      { timeoutMs: 20_000, what: 'both backends HEALTHY in both workers' },
+    )
+  }, 90_000)
+
+  afterAll(async () => {
+    await gateway?.stop()
+    await etl?.close()
+    await adhoc?.close()
+    await rm(workDir, { recursive: true, force: true })
+  })
+
+  /** Submits `count` airflow statements on new connections; returns the workers that served them. */
+  const submitAirflow = async (count: number): Promise<string[]> => {
+    const workers: string[] = []
+    for (let query = 0; query < count; query++) {
+      const answer = await fresh(`${gateway.url}/v1/statement`, {
+        method: 'POST',
+        body: 'SELECT 1 PAGES',
+        headers: { 'x-trino-source': 'airflow' },
+      })
+      expect(answer.status, answer.text).toBe(200)
+      workers.push(answer.worker)
+    }
+    return workers
+  }
+
+  it('routes by a rule updated through one worker in every worker once the update answers', async () => {
+    expect(new Set(await submitAirflow(4))).toEqual(new Set(['1', '2']))
+    expect(statementsOn(etl)).toBe(4)
+    expect(statementsOn(adhoc)).toBe(0)
+    const updated = await fresh(`${gateway.url}/webapp/updateRoutingRules`, {
+      method: 'POST',
+      body: JSON.stringify({ ...rule, actions: ['result.put("routingGroup", "adhoc")'] }),
+    })
+    expect(updated.status, updated.text).toBe(200)
+    // No wait: the update answered after both workers had reloaded the file.
+    expect(new Set(await submitAirflow(6))).toEqual(new Set(['1', '2']))
+    expect(statementsOn(etl)).toBe(4)
+    expect(statementsOn(adhoc)).toBe(6)
+  })
 })
