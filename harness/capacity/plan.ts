@@ -65,14 +65,13 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
 }
 
 /**
- * Seconds of load the plan generates: every step runs against the mock directly and through the
- * gateway; the warm-up and the closed loop also through the minimal proxy (the floor).
+ * Seconds of load the plan generates: every step runs against the mock directly, through the
+ * gateway and through the minimal proxy (the floor); the in-flight phase through the gateway only.
  */
 export function plannedLoadSeconds(plan: SweepPlan): number {
   const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
   const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
-  const minimalProxy = plan.warmupS + closedLoopS
-  return 2 * perTarget + minimalProxy + plan.inFlight.durationS
+  return 3 * perTarget + plan.inFlight.durationS
 }
 
 /**
