@@ -54,6 +54,16 @@ export const workerRestartDelayMsMax = 10_000
 /** A worker that ran this long before crashing is restarted after the shortest delay again. */
 export const workerStableMsMin = 30_000
 
+/**
+ * node:cluster's scheduling: `none` (the kernel hands each new connection to a worker blocked in
+ * accept on the shared socket) unless NODE_CLUSTER_SCHED_POLICY says otherwise. Round-robin has the
+ * primary accept every connection and pass it to one worker at a time, one IPC round trip each;
+ * under load a burst of new connections then waited 100 ms and more in capacity runs (docs/capacity.md).
+ */
+export function schedulingPolicyOf(env: NodeJS.ProcessEnv): 'none' | 'rr' {
+  return env.NODE_CLUSTER_SCHED_POLICY === 'rr' ? 'rr' : 'none'
+}
+
 export interface StartPrimaryOptions {
   config: GatewayConfig
   /** The config file's text, which every worker parses (a restarted worker gets the same config). */
@@ -413,6 +423,8 @@ export async function startPrimary(options: StartPrimaryOptions): Promise<Runnin
     await store.close()
   }
 
+  const scheduling = schedulingPolicyOf(process.env)
+  cluster.schedulingPolicy = scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
   monitor.start()
   try {
     await new Promise<void>((resolve, reject) => {
@@ -448,7 +460,7 @@ export async function startPrimary(options: StartPrimaryOptions): Promise<Runnin
       : options.host.includes(':')
         ? `[${options.host}]`
         : options.host
-  logger.info({ seed: options.seed, port, workers: options.workers }, 'gateway started')
+  logger.info({ seed: options.seed, port, workers: options.workers, scheduling }, 'gateway started')
   let closing: Promise<void> | undefined
   return {
     url: `http://${urlHost}:${port}`,

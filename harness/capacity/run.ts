@@ -8,6 +8,7 @@ import { parseDurationMs } from '../../common/duration.ts'
 import { randomSeed } from '../../common/random.ts'
 import { sleepMs } from '../../common/wait.ts'
 import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../../gateway/config.ts'
+import { schedulingPolicyOf } from '../../gateway/workers/primary.ts'
 import { buildGateway, distRoot } from '../../scripts/build.ts'
 import { HarnessError } from '../errors.ts'
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts'
@@ -607,7 +608,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         directTarget: topology.directTarget,
         database: databaseLabel,
         workers,
-        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build, ${workers === 1 ? 'one process' : `a primary and ${workers} worker processes`}), minimal proxy (node ${[...gatewayNodeFlags, '--import', 'tsx', 'harness/capacity/minimal-proxy.ts'].join(' ')}, in front of ${topology.directTarget}), each mock coordinator and the embedded database in separate processes on one machine`,
+        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build, ${workers === 1 ? 'one process' : `a primary and ${workers} worker processes, node:cluster scheduling ${schedulingPolicyOf(process.env) === 'none' ? 'none (the kernel spreads connections)' : 'round-robin (the primary hands out connections)'}`}), minimal proxy (node ${[...gatewayNodeFlags, '--import', 'tsx', 'harness/capacity/minimal-proxy.ts'].join(' ')}, in front of ${topology.directTarget}), each mock coordinator and the embedded database in separate processes on one machine`,
       },
       protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
       direct,
