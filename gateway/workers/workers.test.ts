@@ -4,12 +4,16 @@
  * `x-trino-gateway-worker` header says which one served it.
  */
 
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../common/wait.ts'
+import packageJson from '../../package.json' with { type: 'json' }
 import { openTestDatabase, type TestDatabase } from '../../test-support/database.ts'
 import { queryCountBasedRouterModule } from '../routing/query-count-router.ts'
 import { workerHeader } from '../server.ts'
@@ -471,4 +475,33 @@ describe('workers: 2 with a routing-rules file', () => {
     expect(statementsOn(etl)).toBe(before.length)
     expect(statementsOn(adhoc)).toBe(after.length)
   })
+})
+
+describe('workers: 2 that cannot listen', () => {
+  it('stops the gateway with WORKER_START_FAILED when the workers cannot take the port', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'tgl-workers-port-'))
+    const taken = createNetServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const configPath = join(workDir, 'gateway.yaml')
+      await writeFile(configPath, `serverConfig:\n  http-server.http.port: ${port}\n`)
+      const [, ...scriptArgs] = packageJson.scripts.gateway.split(' ')
+      const child = spawn(
+        join(process.cwd(), 'node_modules/.bin/tsx'),
+        [...scriptArgs, '--config', configPath, '--workers', '2', '--log-level', 'warn'],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      )
+      let stderr = ''
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      const [code] = (await once(child, 'exit')) as [number | null]
+      expect(code).toBe(1)
+      expect(stderr).toMatch(/WORKER_START_FAILED: worker \d \(pid \d+\) exited before listening/)
+    } finally {
+      taken.close()
+      await rm(workDir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
