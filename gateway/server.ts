@@ -195,6 +195,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       rewriteNextUri: config.routing.rewriteNextUri,
       queryHistoryEnabled: config.dataStore.queryHistoryEnabled,
       seed: options.seed,
+      requestKeyPrefix: worker === undefined ? undefined : `worker/${worker.workerId}/`,
     },
     registry,
     selector: () => selector,
