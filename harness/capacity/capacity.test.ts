@@ -23,6 +23,7 @@ import {
 import { nextPathOf } from './load.ts'
 import {
   expectedIntervalMs,
+  floorOpenLoopFraction,
   openLoopConnectionsMax,
   plannedLoadSeconds,
   planOpenLoop,
@@ -88,12 +89,16 @@ describe('sweep planning', () => {
     )
   })
 
-  it('counts the minimal proxy warm-up, closed loop and open loop in the planned load', () => {
-    const plan = planSweep('quick')
-    const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
-    const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
-    const withoutFloor = 2 * perTarget + plan.inFlight.durationS
-    expect(plannedLoadSeconds(plan)).toBe(withoutFloor + perTarget)
+  it('counts the minimal proxy warm-up, closed loop and half-saturation open-loop step in the planned load', () => {
+    for (const plan of [planSweep('quick'), planSweep('full')]) {
+      const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
+      const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
+      const withoutFloor = 2 * perTarget + plan.inFlight.durationS
+      expect(plan.openLoopFractions).toContain(floorOpenLoopFraction)
+      expect(plannedLoadSeconds(plan)).toBe(
+        withoutFloor + plan.warmupS + closedLoopS + plan.openLoopDurationS,
+      )
+    }
   })
 
   it('sweeps connections upward and measures latency around half saturation in both modes', () => {

@@ -16,7 +16,7 @@ import type { ClientSpec, Scenario } from '../scenario/schema.ts'
 import { AdminClient } from '../topology/admin.ts'
 import { checkTargets, summarize, verdictText } from './analysis.ts'
 import { probeRequestsPerQuery, runStep, type StepMeasurement, type TrinoLoad } from './load.ts'
-import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
+import { floorOpenLoopFraction, plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
 import {
   type ChildHandle,
   type ProcessSample,
@@ -564,7 +564,9 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       viaGateway.openLoop.push(
         toStep('open', step.connections, step.offeredRequestsPerSecond, g.measurement, g.usage, g.mockUsage),
       )
-      // The floor at the same rate: the gateway's added latency over any Node.js proxy, by kind.
+      // The floor at the same rate, at half saturation only (where the target is judged, and the
+      // quick run keeps its budget): the gateway's added latency over any Node.js proxy, by kind.
+      if (step.fraction !== floorOpenLoopFraction) continue
       progress.step(`minimal proxy open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
       const f = await measureStep(floorPids, () => runStep(floorLoad, stepOptions))
       floorOpenLoop.push({
