@@ -74,6 +74,7 @@ const defaults: Omit<GatewayConfig, 'source'> = {
   statementPaths: ['/v1/statement'],
   security: undefined,
   uiConfiguration: { disablePages: [] },
+  workers: undefined,
   routingRules: {
     rulesEngineEnabled: false,
     rulesType: 'FILE',
@@ -182,6 +183,13 @@ describe('parseGatewayConfig values', () => {
       (c: GatewayConfig) => c.routing.history,
       'sync',
     ],
+    ['a worker count', { workers: 4 }, (c: GatewayConfig) => c.workers, 4],
+    [
+      'a worker count from an environment variable (text)',
+      { workers: '2' },
+      (c: GatewayConfig) => c.workers,
+      2,
+    ],
     [
       'extra whitelist regexes are kept as written',
       { extraWhitelistPaths: ['/api/v[1-9]/.*'] },
@@ -249,6 +257,19 @@ describe('parseGatewayConfig refusals', () => {
       { monitor: { taskDelay: '1ms' } },
       'CONFIG_INVALID',
       ['monitor.taskDelay: expected a duration of at least 10ms'],
+    ],
+    ['no workers', { workers: 0 }, 'CONFIG_INVALID', ['workers: expected an integer from 1 to 256 (got 0)']],
+    [
+      'a fractional worker count',
+      { workers: 1.5 },
+      'CONFIG_INVALID',
+      ['workers: expected an integer from 1 to 256 (got 1.5)'],
+    ],
+    [
+      'workers given as a word',
+      { workers: 'auto' },
+      'CONFIG_INVALID',
+      ['workers: expected an integer from 1 to 256 (got "auto")'],
     ],
     [
       'negative retries',

@@ -42,6 +42,8 @@ export const defaultStatementPath = '/v1/statement'
 export const monitorTaskDelayMsMin = 10
 /** Retries of one health probe at most (`monitor.retries`). */
 export const monitorRetriesMax = 100
+/** Data-plane processes at most (`workers`). */
+export const workersMax = 256
 
 /** Trino Gateway keys refused by name until this project implements them (`a.b` = key b of a). */
 export const keysNotYetSupported: readonly string[] = [
@@ -346,6 +348,11 @@ const sectionSchemas = {
   presetUsers: presetUsersSchema.default({}),
   pagePermissions: pagePermissionsSchema,
   uiConfiguration: uiConfigurationSchema,
+  /**
+   * Our extension: data-plane processes sharing the port (gateway/workers/); absent: one per core
+   * (os.availableParallelism()) when started by gateway/main.ts. 1 is one process, as before.
+   */
+  workers: integerKey(1, workersMax).optional(),
 }
 
 const configSchema = z.strictObject(sectionSchemas)
@@ -374,6 +381,8 @@ export interface GatewayConfig {
   security: SecurityConfig | undefined
   /** `uiConfiguration`: pages the web UI shows nobody. */
   uiConfiguration: { disablePages: UiPage[] }
+  /** `workers`: data-plane processes; undefined: one per core (gateway/main.ts decides). */
+  workers: number | undefined
 }
 
 /** Reads, substitutes `${ENV:NAME}`, parses and validates a config file. */
@@ -381,9 +390,13 @@ export async function loadGatewayConfig(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<GatewayConfig> {
-  let text: string
+  return parseGatewayConfigFile(await readConfigFile(path), path, env)
+}
+
+/** A config file's text; CONFIG_FILE_UNREADABLE names the path when it cannot be read. */
+export async function readConfigFile(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8')
+    return await readFile(path, 'utf8')
   } catch (error) {
     throw gatewayError(
       'CONFIG_FILE_UNREADABLE',
@@ -391,6 +404,10 @@ export async function loadGatewayConfig(
       { source: path },
     )
   }
+}
+
+/** What loadGatewayConfig does after reading: `${ENV:NAME}`, YAML, validation. */
+export function parseGatewayConfigFile(text: string, path: string, env: NodeJS.ProcessEnv): GatewayConfig {
   return parseGatewayConfig(parseConfigText(substituteEnvironment(text, env, path), path), path)
 }
 
@@ -486,6 +503,7 @@ export function parseGatewayConfig(raw: unknown, source: string): GatewayConfig 
             pagePermissions: sections.pagePermissions as PagePermissions | undefined,
           },
     uiConfiguration: sections.uiConfiguration,
+    workers: sections.workers,
   }
 }
 

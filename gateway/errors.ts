@@ -93,6 +93,17 @@ export const gatewayErrors = {
     summary: 'the web UI bundle could not be built or read (run npm run build for dist/web)',
   },
 
+  // Data-plane workers (gateway/workers/*, `workers` > 1).
+  WORKERS_PRIMARY_UNREACHABLE: {
+    statusCode: 503,
+    summary:
+      'an admin change was written to the database, but the primary process that puts it in force in every worker did not answer',
+  },
+  WORKER_START_FAILED: {
+    statusCode: 500,
+    summary: 'a data-plane worker exited before listening while the gateway started, so the gateway stopped',
+  },
+
   // Routing rules, request analysis and the external routing service (gateway/routing/rules/*).
   ...routingRuleErrors,
 } as const satisfies ErrorCatalog

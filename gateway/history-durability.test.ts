@@ -8,13 +8,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../test-support/database.ts'
 import { historyBufferRowsMax } from './store/history-writer.ts'
 import { type FakeTrino, startFakeTrino } from './test-support/fake-trino.ts'
 import { addBackend, stateOf } from './test-support/gateway.ts'
+import { historyFigures, lockHistory, startLoad, storedIds } from './test-support/history-load.ts'
 import { type GatewayProcess, startGatewayProcess } from './test-support/process.ts'
 
 /** Statement submissions in flight at once. */
@@ -65,78 +65,8 @@ async function gatewayProcess(name: string): Promise<GatewayProcess> {
   return gateway
 }
 
-/** Submits `SELECT 1 PAGES` on `loadConnections` loops until stopped; keeps the ids answered 200. */
-function startLoad(url: string) {
-  const answered: string[] = []
-  let running = true
-  const loops = Array.from({ length: loadConnections }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(`${url}/v1/statement`, {
-          method: 'POST',
-          headers: { 'x-trino-user': 'load' },
-          body: 'SELECT 1 PAGES',
-        })
-        if (response.status === 200) answered.push(((await response.json()) as { id: string }).id)
-        else await response.body?.cancel()
-      } catch {
-        // The gateway went away under the load: that is the point.
-        if (running) await new Promise((resolve) => setTimeout(resolve, 5))
-      }
-    }
-  })
-  return {
-    answered,
-    async stop() {
-      running = false
-      await Promise.all(loops)
-    },
-  }
-}
-
-async function storedIds(ids: readonly string[]): Promise<Set<string>> {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  try {
-    const rows = await client.query<{ query_id: string }>(
-      'SELECT query_id FROM query_history WHERE query_id = ANY($1::text[])',
-      [ids],
-    )
-    return new Set(rows.rows.map((row) => row.query_id))
-  } finally {
-    await client.end()
-  }
-}
-
 async function metrics(url: string): Promise<{ pending: number; written: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  const value = (name: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((line) => line.startsWith(`${name}{`))
-        ?.split(' ')
-        .at(-1),
-    )
-  return {
-    pending: value('trino_gateway_query_history_rows_pending'),
-    written: value('trino_gateway_query_history_rows_written_total'),
-  }
-}
-
-/** Holds query_history's lock in an open transaction: the gateway's INSERTs wait for release(). */
-async function lockHistory(): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  await client.query('BEGIN')
-  await client.query('LOCK TABLE query_history IN EXCLUSIVE MODE')
-  let released: Promise<void> | undefined
-  return {
-    release() {
-      released ??= client.query('ROLLBACK').then(() => client.end())
-      return released
-    },
-  }
+  return historyFigures(await (await fetch(`${url}/metrics`)).text())
 }
 
 async function healthy(gateway: GatewayProcess): Promise<void> {
@@ -151,13 +81,13 @@ describe('write-behind query_history on gateway processes', () => {
     const gateway = await gatewayProcess('graceful')
     await addBackend(gateway.url, { name: backend.name, proxyTo: backend.url })
     await healthy(gateway)
-    const load = startLoad(gateway.url)
+    const load = startLoad(gateway.url, loadConnections)
     await waitFor(() => load.answered.length >= answeredBeforeStop / 2, {
       timeoutMs: 30_000,
       what: 'submissions answered before the stall',
     })
     // Stall the writes so that the stop finds a full buffer to write.
-    const locker = await lockHistory()
+    const locker = await lockHistory(database.url)
     let pendingAtStop: number
     let exitCode: number | null
     try {
@@ -175,7 +105,7 @@ describe('write-behind query_history on gateway processes', () => {
       await locker.release()
     }
     expect(exitCode).toBe(0)
-    const stored = await storedIds(load.answered)
+    const stored = await storedIds(database.url, load.answered)
     const missing = load.answered.filter((id) => !stored.has(id))
     console.log(
       `graceful stop: ${load.answered.length} submissions answered, ${pendingAtStop} rows pending at SIGTERM, ${missing.length} rows missing`,
@@ -187,13 +117,13 @@ describe('write-behind query_history on gateway processes', () => {
   it('loses at most the buffered rows on SIGKILL under load', async () => {
     const gateway = await gatewayProcess('killed')
     await healthy(gateway)
-    const load = startLoad(gateway.url)
+    const load = startLoad(gateway.url, loadConnections)
     await waitFor(() => load.answered.length >= answeredBeforeStop / 2, {
       timeoutMs: 30_000,
       what: 'submissions answered before the stall',
     })
     // Hold the gateway's writes back: its INSERTs wait for this transaction's lock.
-    const locker = await lockHistory()
+    const locker = await lockHistory(database.url)
     let atScrape: { pending: number; written: number; answered: number }
     try {
       const answeredAtLock = load.answered.length
@@ -213,7 +143,7 @@ describe('write-behind query_history on gateway processes', () => {
     } finally {
       await locker.release()
     }
-    const stored = await storedIds(load.answered)
+    const stored = await storedIds(database.url, load.answered)
     const missing = load.answered.filter((id) => !stored.has(id))
     const answeredAfterScrape = load.answered.length - atScrape.answered
     console.log(

@@ -8,8 +8,9 @@ import type { BackendPicker } from './routing/backend-picker.ts'
 import type { RoutingDecisionListener } from './routing/decision.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
 import { buildGatewayServer } from './server.ts'
-import { openStore } from './store/index.ts'
+import { openStore, poolConnectionsMax } from './store/index.ts'
 import type { GatewayStore, StoreLogger } from './store/types.ts'
+import type { WorkerLink } from './workers/worker-link.ts'
 
 export type { RoutingDecisionListener, RoutingDecisionRecord } from './routing/decision.ts'
 
@@ -27,6 +28,19 @@ export interface StartGatewayOptions {
   logDestination?: NodeJS.WritableStream
   selector?: RoutingGroupSelector
   picker?: BackendPicker
+  /**
+   * Set by gateway/workers/ in a data-plane worker: the seed, the database and the shared state
+   * come from the primary, which also runs the monitor. Absent: one self-contained process.
+   */
+  worker?: WorkerLink
+}
+
+/** A worker's pool never holds fewer connections than this (one for the history writer, one for lookups). */
+export const workerPoolConnectionsMin = 2
+
+/** Each worker's share of the gateway's pool, so N workers do not hold N times the connections. */
+export function workerPoolConnectionsMax(workers: number): number {
+  return Math.max(workerPoolConnectionsMin, Math.ceil(poolConnectionsMax / Math.max(1, workers)))
 }
 
 export interface RunningGateway {
@@ -40,7 +54,10 @@ export interface RunningGateway {
   registry: BackendRegistry
   /** Subscribes to routing decisions (one per proxied request); returns the unsubscribe function. */
   onRoutingDecision(listener: RoutingDecisionListener): () => void
-  /** Runs one health round now (refresh from the store, probe all) and resolves when it is done. */
+  /**
+   * Runs one health round now (refresh from the store, probe all) and resolves when it is done;
+   * refused in a worker, whose primary runs the monitor.
+   */
   runHealthRound(): Promise<void>
   setSelector(selector: RoutingGroupSelector): void
   setPicker(picker: BackendPicker): void
@@ -50,15 +67,28 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
-  const seed = options.seed ?? randomSeed()
+  const { worker } = options
+  const seed = worker?.init.seed ?? options.seed ?? randomSeed()
   const logLevel = options.logLevel ?? 'info'
   const host = options.host ?? '127.0.0.1'
   const storeLogger = logLevel === 'silent' ? undefined : jsonLineLogger(logLevel)
-  const store = await openStore({
-    dataStore: options.config.dataStore,
-    dataDir: options.dataDir,
-    logger: storeLogger,
-  })
+  const store = await openStore(
+    worker === undefined
+      ? { dataStore: options.config.dataStore, dataDir: options.dataDir, logger: storeLogger }
+      : {
+          // The primary ran the migrations and serves the embedded database, if there is one.
+          dataStore: {
+            ...options.config.dataStore,
+            ...(worker.init.databaseUrl === null
+              ? {}
+              : { jdbcUrl: worker.init.databaseUrl, user: undefined, password: undefined }),
+            runMigrationsEnabled: false,
+          },
+          logger: storeLogger,
+          connectionsMax: workerPoolConnectionsMax(options.config.workers ?? 1),
+        },
+  )
+  const sharedKey = worker?.init.routingKey ?? null
   let server: Awaited<ReturnType<typeof buildGatewayServer>>
   try {
     server = await buildGatewayServer({
@@ -69,16 +99,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       logDestination: options.logDestination,
       selector: options.selector,
       picker: options.picker,
+      worker,
+      routingKeys:
+        sharedKey === null
+          ? undefined
+          : [{ id: sharedKey.id, secret: Buffer.from(sharedKey.secret, 'base64') }],
     })
     await server.app.listen({ host, port: options.config.serverConfig.httpPort })
   } catch (error) {
     await store.close()
     throw error
   }
-  server.monitor.start()
+  server.monitor?.start()
   const address = server.app.server.address()
   const port =
     typeof address === 'object' && address !== null ? address.port : options.config.serverConfig.httpPort
+  worker?.listening(port)
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   server.app.log.info({ seed, databaseUrl: store.url, port }, 'gateway started')
   let closing: Promise<void> | undefined
@@ -90,7 +126,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     store,
     registry: server.registry,
     onRoutingDecision: (listener) => server.onRoutingDecision(listener),
-    runHealthRound: () => server.monitor.runRound(),
+    runHealthRound: () =>
+      server.monitor?.runRound() ??
+      Promise.reject(new Error('runHealthRound: the primary process runs the health monitor of a worker')),
     setSelector: (selector) => server.setSelector(selector),
     setPicker: (picker) => server.setPicker(picker),
     adminRoutes: () => server.adminRoutes(),
@@ -120,7 +158,7 @@ const levelValues: Readonly<Record<string, number>> = {
  * The store opens before fastify (and its pino) exists; this writes the same JSON lines as pino
  * (`level`, `time`, `msg`, fields) so start-up logs read alike.
  */
-function jsonLineLogger(level: string): StoreLogger {
+export function jsonLineLogger(level: string): StoreLogger {
   const threshold = levelValues[level] ?? levelValues.info ?? 30
   const write = (value: number, fields: Record<string, unknown>, msg: string) => {
     if (value >= threshold)

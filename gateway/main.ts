@@ -1,14 +1,26 @@
 /**
- * `npm run gateway -- --config <config.yaml> [--seed N] [--data-dir DIR] [--log-level L]`
+ * `npm run gateway -- --config <config.yaml> [--seed N] [--data-dir DIR] [--log-level L] [--workers N]`
+ *
+ * With more than one worker (`--workers`, else the config's `workers`, else one per core) this
+ * process becomes the primary of gateway/workers/ and forks the data-plane workers, which run this
+ * file again and take their part from the primary.
  */
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { CodedError } from '../common/errors.ts'
-import { seedMax } from '../common/random.ts'
-import { loadGatewayConfig } from './config.ts'
+import { randomSeed, seedMax } from '../common/random.ts'
+import { type GatewayConfig, parseGatewayConfigFile, readConfigFile, workersMax } from './config.ts'
 import { startGateway } from './index.ts'
+import { startPrimary } from './workers/primary.ts'
+import { connectToPrimary } from './workers/worker-link.ts'
 
 const usage =
-  'usage: npm run gateway -- --config <config.yaml> [--seed N] [--data-dir DIR] [--log-level info]'
+  'usage: npm run gateway -- --config <config.yaml> [--seed N] [--data-dir DIR] [--log-level info] [--workers N]'
+
+interface Stoppable {
+  close(): Promise<void>
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -18,10 +30,17 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'log-level': { type: 'string' },
       host: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
   })
+  const logLevel = values['log-level'] ?? 'info'
+  const host = values.host ?? '127.0.0.1'
+  if (cluster.isWorker) {
+    await runWorker(host, logLevel)
+    return
+  }
   if (values.help) {
     console.log(usage)
     return
@@ -34,33 +53,93 @@ async function main(): Promise<void> {
       throw new Error(`--seed: expected an integer from 1 to ${seedMax} (got ${JSON.stringify(values.seed)})`)
     }
   }
-  const config = await loadGatewayConfig(values.config)
-  const gateway = await startGateway({
-    config,
-    ...(seed === undefined ? {} : { seed }),
-    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
-    ...(values.host === undefined ? {} : { host: values.host }),
-    logLevel: values['log-level'] ?? 'info',
-  })
-  // One plain line as well, for people and for scripts that wait for start-up.
-  process.stdout.write(
-    `${JSON.stringify({ msg: 'gateway listening', url: gateway.url, port: gateway.port, seed: gateway.seed, databaseUrl: gateway.databaseUrl, pid: process.pid })}\n`,
-  )
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    process.stdout.write(`${JSON.stringify({ msg: 'gateway stopping', signal })}\n`)
-    gateway.close().then(
-      () => process.exit(0),
-      (error: Error) => {
-        process.stderr.write(`error while stopping: ${error.message}\n`)
-        process.exit(1)
-      },
+  let workersFlag: number | undefined
+  if (values.workers !== undefined) {
+    workersFlag = Number(values.workers)
+    if (!/^\d+$/.test(values.workers) || workersFlag < 1 || workersFlag > workersMax) {
+      throw new Error(
+        `--workers: expected an integer from 1 to ${workersMax} (got ${JSON.stringify(values.workers)})`,
+      )
+    }
+  }
+  const configText = await readConfigFile(values.config)
+  const config = parseGatewayConfigFile(configText, values.config, process.env)
+  const workers = workersFlag ?? config.workers ?? defaultWorkers(config)
+  if (workers > 1 && usesEmbeddedDatabase(config)) {
+    process.stdout.write(
+      `${JSON.stringify({ level: 40, time: Date.now(), workers, msg: embeddedWorkersWarning })}\n`,
     )
   }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
+  let gateway: Stoppable & { url: string; port: number; seed: number; databaseUrl: string }
+  if (workers === 1) {
+    gateway = await startGateway({
+      config,
+      ...(seed === undefined ? {} : { seed }),
+      ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+      host,
+      logLevel,
+    })
+  } else {
+    gateway = await startPrimary({
+      config: { ...config, workers },
+      configText,
+      workers,
+      seed: seed ?? randomSeed(),
+      dataDir: values['data-dir'],
+      host,
+      logLevel,
+    })
+  }
+  // One plain line as well, for people and for scripts that wait for start-up.
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'gateway listening', url: gateway.url, port: gateway.port, seed: gateway.seed, databaseUrl: gateway.databaseUrl, pid: process.pid, workers })}\n`,
+  )
+  stopOnSignals(gateway)
+}
+
+/**
+ * One per core with a PostgreSQL server; one with the embedded database, which is a single
+ * session that every worker's connections would share (see embeddedWorkersWarning).
+ */
+function defaultWorkers(config: GatewayConfig): number {
+  return usesEmbeddedDatabase(config) ? 1 : availableParallelism()
+}
+
+function usesEmbeddedDatabase(config: GatewayConfig): boolean {
+  return config.dataStore.jdbcUrl === undefined || config.dataStore.jdbcUrl === ''
+}
+
+const embeddedWorkersWarning =
+  'workers > 1 on the embedded database: PGlite runs every connection in one session, and a transaction on one connection while two others write can lose a write (pglite-socket 0.2); use dataStore.jdbcUrl with workers, or workers: 1'
+
+/** A data-plane worker: its config, seed and shared state come from the primary. */
+async function runWorker(host: string, logLevel: string): Promise<void> {
+  const link = await connectToPrimary()
+  const config = parseGatewayConfigFile(link.init.configText, link.init.configSource, process.env)
+  const gateway = await startGateway({ config, worker: link, host, logLevel })
+  link.onStop((reason) => stop(gateway, reason))
+  stopOnSignals(gateway)
+}
+
+let stopping = false
+function stop(gateway: Stoppable, reason: string): void {
+  if (stopping) return
+  stopping = true
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'gateway stopping', signal: reason, pid: process.pid, worker: cluster.isWorker })}\n`,
+  )
+  gateway.close().then(
+    () => process.exit(0),
+    (error: Error) => {
+      process.stderr.write(`error while stopping: ${error.message}\n`)
+      process.exit(1)
+    },
+  )
+}
+
+function stopOnSignals(gateway: Stoppable): void {
+  process.on('SIGINT', () => stop(gateway, 'SIGINT'))
+  process.on('SIGTERM', () => stop(gateway, 'SIGTERM'))
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,7 @@
  * other paths go to fastify (the admin APIs), the health monitor and the history retention task.
  */
 import { createServer } from 'node:http'
+import { hostname } from 'node:os'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { Agent } from 'undici'
 import { CodedError } from '../common/errors.ts'
@@ -11,9 +12,15 @@ import { metricsApi } from './api/metrics.ts'
 import { resourceGroupsApi } from './api/resource-groups.ts'
 import { webappApi } from './api/webapp.ts'
 import { authPlugin } from './auth/plugin.ts'
-import { type BackendService, createBackendService } from './clusters/backend-service.ts'
-import { createHealthMonitor, type HealthMonitor, infoProbeTimeoutMs } from './clusters/monitor.ts'
-import { createStatsProbe, type StatsMonitorType, statsMonitorTypes } from './clusters/probes/index.ts'
+import {
+  type ApplyRegistryChange,
+  applyRegistryChangeLocally,
+  type BackendService,
+  createBackendService,
+} from './clusters/backend-service.ts'
+import type { HealthMonitor } from './clusters/monitor.ts'
+import { createMonitorFromConfig } from './clusters/monitor-from-config.ts'
+import type { ProbeResult } from './clusters/probes/index.ts'
 import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
@@ -22,13 +29,18 @@ import { processRoutingKey, type RoutingKey } from './proxy/routing-token.ts'
 import { type BackendPicker, randomBackendPicker } from './routing/backend-picker.ts'
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
-import { QueryCountBasedRouter, queryCountBasedRouterModule } from './routing/query-count-router.ts'
+import {
+  type LocalStats,
+  QueryCountBasedRouter,
+  queryCountBasedRouterModule,
+} from './routing/query-count-router.ts'
 import { createRulesSelector, type FileRoutingGroupSelector, rulesApi } from './routing/rules/index.ts'
 import type { RoutingGroupSelector } from './routing/selector.ts'
 import { createHistoryWriter, type HistoryWriter } from './store/history-writer.ts'
 import { type HistoryRetention, startHistoryRetention } from './store/retention.ts'
 import type { GatewayStore } from './store/types.ts'
 import { uiRoutes } from './ui/routes.ts'
+import type { WorkerLink } from './workers/worker-link.ts'
 
 /** Connections the proxy keeps per backend origin at most. */
 export const backendConnectionsMax = 256
@@ -38,6 +50,8 @@ export const backendKeepAliveTimeoutMs = 30_000
 export const gatewayKeepAliveTimeoutMs = 72_000
 /** Largest admin-API body accepted. */
 export const adminBodyBytesMax = 1024 * 1024
+/** The response header naming the worker that served a request (`workers` > 1 only). */
+export const workerHeader = 'x-trino-gateway-worker'
 
 export interface GatewayServerOptions {
   config: GatewayConfig
@@ -51,16 +65,25 @@ export interface GatewayServerOptions {
   selector?: RoutingGroupSelector | undefined
   /** Defaults to what `modules` asks for: the query-count router, else the uniform random picker. */
   picker?: BackendPicker | undefined
+  /**
+   * Set in a data-plane worker (`workers` > 1): the primary runs the monitor and history retention
+   * and holds the shared state; this process serves requests with the state the link delivers.
+   */
+  worker?: WorkerLink | undefined
+  /** The routing keys when the config names none (a worker gets the primary's); else one per process. */
+  routingKeys?: RoutingKey[] | undefined
 }
 
 export interface GatewayServer {
   app: FastifyInstance
   registry: BackendRegistry
-  monitor: HealthMonitor
+  /** Undefined in a worker: the primary's monitor probes for every worker. */
+  monitor: HealthMonitor | undefined
   backends: BackendService
   proxy: DataPlane
   cache: QueryIdCache
-  retention: HistoryRetention
+  /** Undefined in a worker: the primary deletes old rows once for all. */
+  retention: HistoryRetention | undefined
   /** Writes new queries' query_history rows (routing.history: write-behind or sync). */
   historyWriter: HistoryWriter
   onRoutingDecision(listener: RoutingDecisionListener): () => void
@@ -75,19 +98,24 @@ export interface GatewayServer {
 }
 
 export async function buildGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
-  const { config, store } = options
+  const { config, store, worker } = options
   const logLevel = options.logLevel ?? 'info'
   const debugLogging = logLevel === 'debug' || logLevel === 'trace'
   // Proxied paths go to the data plane straight from the HTTP server, before fastify builds its
   // request and reply objects and runs routing and hooks (whitelisted paths win, as in Trino
   // Gateway's pre-matching filter); everything else is fastify's.
   let dataPlane: DataPlane | undefined
+  const workerId = worker === undefined ? undefined : String(worker.workerId)
+  // A worker's lines say which worker wrote them.
+  const base =
+    worker === undefined ? {} : { base: { pid: process.pid, hostname: hostname(), worker: worker.workerId } }
   const app = Fastify({
     serverFactory: (fastifyHandler) => {
       const server = createServer((request, response) => {
         const url = request.url ?? '/'
         const queryIndex = url.indexOf('?')
         const path = queryIndex === -1 ? url : url.slice(0, queryIndex)
+        if (workerId !== undefined) response.setHeader(workerHeader, workerId)
         if (dataPlane?.isProxiedPath(path)) void dataPlane.handle(request, response)
         else fastifyHandler(request, response)
       })
@@ -102,8 +130,8 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       logLevel === 'silent'
         ? false
         : options.logDestination === undefined
-          ? { level: logLevel }
-          : { level: logLevel, stream: options.logDestination },
+          ? { level: logLevel, ...base }
+          : { level: logLevel, stream: options.logDestination, ...base },
     // Streams can run long: close() must not wait for clients to finish reading.
     forceCloseConnections: true,
     bodyLimit: adminBodyBytesMax,
@@ -121,43 +149,34 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   let picker =
     options.picker ??
     (config.modules.includes(queryCountBasedRouterModule)
-      ? new QueryCountBasedRouter({ tieBreak: config.routing.tieBreak })
-      : randomBackendPicker)
-  const { monitorType } = config.clusterStatsConfiguration
-  const statsProbe = statsMonitorTypes.includes(monitorType as StatsMonitorType)
-    ? createStatsProbe(
-        monitorType as StatsMonitorType,
-        {
-          dispatcher,
-          backendState: requireBackendState(config),
-          requestTimeoutMs: infoProbeTimeoutMs,
-          retries: config.monitor.retries,
-        },
-        { metrics: config.monitor, queryTimeoutMs: config.monitor.queryTimeoutMs },
-      )
-    : undefined
-  const monitor = createHealthMonitor({
-    registry,
-    backends: store.backends,
-    monitorType: config.clusterStatsConfiguration.monitorType,
-    taskDelayMs: config.monitor.taskDelayMs,
-    retries: config.monitor.retries,
-    dispatcher,
-    logger,
-    statsProbe,
-    thresholds: config.monitor,
-    // Whichever picker is in force (setPicker may swap it) gets the fresh counts.
-    onStats: (name, stats) => {
-      if (picker instanceof QueryCountBasedRouter) {
-        picker.updateClusterStats(name, {
-          runningQueryCount: stats.runningQueryCount,
-          queuedQueryCount: stats.queuedQueryCount,
-          userQueuedCount: stats.userQueuedCount ?? {},
+      ? new QueryCountBasedRouter({
+          tieBreak: config.routing.tieBreak,
+          // A worker's picks reach the primary and, through it, every other worker's counts.
+          onPick: worker === undefined ? undefined : (name, user) => worker.reportPick(name, user),
         })
-      }
-    },
-  })
-  const backends = createBackendService({ store: store.backends, registry, monitor })
+      : randomBackendPicker)
+  const monitor =
+    worker !== undefined
+      ? undefined
+      : createMonitorFromConfig({
+          config,
+          registry,
+          backends: store.backends,
+          dispatcher,
+          logger,
+          // Whichever picker is in force (setPicker may swap it) gets the fresh counts.
+          onStats: (name, stats) => {
+            if (picker instanceof QueryCountBasedRouter) picker.updateClusterStats(name, localStatsOf(stats))
+          },
+        })
+  let applyChange: ApplyRegistryChange
+  if (monitor !== undefined) {
+    const applyHere = applyRegistryChangeLocally(registry, monitor)
+    applyChange = async (change) => applyHere(change)
+  } else {
+    applyChange = (worker as WorkerLink).applyRegistryChange
+  }
+  const backends = createBackendService({ store: store.backends, registry, apply: applyChange })
   const hub = new RoutingDecisionHub((error) =>
     logger.warn({ err: (error as Error).message }, 'routing-decision listener threw'),
   )
@@ -176,6 +195,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       rewriteNextUri: config.routing.rewriteNextUri,
       queryHistoryEnabled: config.dataStore.queryHistoryEnabled,
       seed: options.seed,
+      requestKeyPrefix: worker === undefined ? undefined : `worker/${worker.workerId}/`,
     },
     registry,
     selector: () => selector,
@@ -183,7 +203,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     cache,
     history: store.history,
     recordHistory: (row) => historyWriter.record(row),
-    routingKeys: routingKeysOf(config),
+    routingKeys: routingKeysOf(config, options.routingKeys),
     dispatcher,
     logger,
     emitDecision: (record) => hub.emit(record),
@@ -226,7 +246,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   await app.register(backendsApi, {
     backends,
     registry,
-    isReady: () => monitor.ready,
+    isReady: () => (monitor === undefined ? (worker as WorkerLink).monitorReady : monitor.ready),
     routerStatsOf: (name) => (picker instanceof QueryCountBasedRouter ? picker.statsOf(name) : undefined),
     rulesStatus: () => fileSelectorIn(selector)?.status(),
   })
@@ -244,21 +264,36 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     startedAtMs: Date.now(),
     disablePages: config.uiConfiguration.disablePages,
   })
+  // Only the file selector reloads after a rules update.
+  const reloadable = rulesSelector !== undefined && 'reload' in rulesSelector ? rulesSelector : undefined
   await app.register(rulesApi, {
     rulesConfigPath: config.routingRules.rulesConfigPath,
     rulesEngineEnabled: config.routingRules.rulesEngineEnabled,
     rulesType: config.routingRules.rulesType,
     analyzeRequest: config.requestAnalyzerConfig.analyzeRequest,
-    // Only the file selector reloads after a rules update.
-    selector: rulesSelector !== undefined && 'reload' in rulesSelector ? rulesSelector : undefined,
+    selector: reloadable,
+    // Workers write the one rules file in turn, and each reloads it before the update answers.
+    ...(worker === undefined ? {} : { coordinateUpdate: (update) => worker.updateRules(update) }),
   })
   await app.register(resourceGroupsApi, { store })
 
-  const retention = startHistoryRetention({
-    history: store.history,
-    hoursRetention: config.dataStore.queryHistoryHoursRetention,
+  worker?.attach({
+    registry,
+    router: () => (picker instanceof QueryCountBasedRouter ? picker : undefined),
+    reloadRules: async () => {
+      await reloadable?.reload()
+    },
     logger,
   })
+
+  const retention =
+    worker !== undefined
+      ? undefined
+      : startHistoryRetention({
+          history: store.history,
+          hoursRetention: config.dataStore.queryHistoryHoursRetention,
+          logger,
+        })
 
   return {
     app,
@@ -278,8 +313,8 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     },
     adminRoutes: () => [...adminRoutes],
     async close() {
-      await monitor.close()
-      await retention.stop()
+      await monitor?.close()
+      await retention?.stop()
       await app.close()
       // No request is served any more: write the buffered history rows while the store is open.
       await historyWriter.close()
@@ -291,11 +326,12 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
 }
 
 /**
- * `routing.tokenKeys` as signing keys (the first signs); without any, one random key for this
- * process, so tokens still spare this instance its lookups (other instances fall back to theirs).
+ * `routing.tokenKeys` as signing keys (the first signs); without any, `unconfigured` (a worker gets
+ * its primary's key) or one random key for this process, so tokens still spare this instance its
+ * lookups (other instances fall back to theirs).
  */
-export function routingKeysOf(config: GatewayConfig): RoutingKey[] {
-  if (config.routing.tokenKeys.length === 0) return [processRoutingKey()]
+export function routingKeysOf(config: GatewayConfig, unconfigured?: RoutingKey[]): RoutingKey[] {
+  if (config.routing.tokenKeys.length === 0) return unconfigured ?? [processRoutingKey()]
   return config.routing.tokenKeys.map((key) => ({ id: key.id, secret: Buffer.from(key.secret, 'utf8') }))
 }
 
@@ -308,12 +344,11 @@ function fileSelectorIn(selector: RoutingGroupSelector): FileRoutingGroupSelecto
 
 export { sendError }
 
-/** The config refuses the stats monitors without backendState; a config built in code may not. */
-function requireBackendState(config: GatewayConfig): NonNullable<GatewayConfig['backendState']> {
-  if (config.backendState === undefined) {
-    throw new Error(
-      `BackendStateConfiguration is required for monitor type: ${config.clusterStatsConfiguration.monitorType}`,
-    )
+/** What the least-loaded router keeps of a probe's counts. */
+export function localStatsOf(stats: ProbeResult): LocalStats {
+  return {
+    runningQueryCount: stats.runningQueryCount,
+    queuedQueryCount: stats.queuedQueryCount,
+    userQueuedCount: stats.userQueuedCount ?? {},
   }
-  return config.backendState
 }

@@ -191,9 +191,14 @@ describe('login', () => {
     expect(
       (await call(gateway, 'POST', '/webapp/getAllBackends', { authorization: `Bearer ${token}` })).status,
     ).toBe(200)
-    // One changed character of the signature, or of the claims, and it is refused.
-    const last = token.at(-1) === 'A' ? 'B' : 'A'
-    const forged = await call(gateway, 'POST', '/userinfo', { cookie: `${cookie.slice(0, -1)}${last}` })
+    // One changed character of the signature, or of the claims, and it is refused. The signature's
+    // first character, not its last: the last base64url character of a 32-byte MAC carries two
+    // unused bits, so A -> B there can leave the bytes (and the signature) unchanged.
+    const signatureAt = cookie.lastIndexOf('.') + 1
+    const changed = cookie[signatureAt] === 'A' ? 'B' : 'A'
+    const forged = await call(gateway, 'POST', '/userinfo', {
+      cookie: `${cookie.slice(0, signatureAt)}${changed}${cookie.slice(signatureAt + 1)}`,
+    })
     expect(forged.status).toBe(401)
     expect(forged.json?.code).toBe('LOGIN_FAILED')
     const [header, , signature] = token.split('.') as [string, string, string]

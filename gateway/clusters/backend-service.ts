@@ -1,13 +1,40 @@
 /**
  * Backend lifecycle for the admin APIs: the database write first, then the in-memory registry and
  * status (reference §1.3, §7), then a probe at once so a new or re-activated backend does not wait
- * for the next monitor round. The in-memory step cannot fail, so nothing half-applies.
+ * for the next monitor round. The in-memory step cannot fail, so nothing half-applies. With
+ * `workers` > 1 the in-memory step is the primary's: it applies the change, probes, and answers
+ * once every worker holds it (gateway/workers/).
  */
 import { gatewayError } from '../errors.ts'
 import type { BackendRecord, BackendStore } from '../store/types.ts'
 import type { HealthMonitor } from './monitor.ts'
 import type { BackendRegistry } from './registry.ts'
-import { type LifecycleEvent, statusAfterLifecycle } from './trino-status.ts'
+import { type LifecycleEvent, statusAfterLifecycle, type TrinoStatus } from './trino-status.ts'
+
+/** A change of the in-memory view after its database write. */
+export type RegistryChange =
+  | { kind: 'upsert'; backend: BackendRecord; status: TrinoStatus }
+  | { kind: 'remove'; name: string }
+
+/** Puts a registry change in force: in this process, or (a worker) in every process of the gateway. */
+export type ApplyRegistryChange = (change: RegistryChange) => Promise<void>
+
+/** The single-process (and primary) form: the registry now, then a probe of an active backend. */
+export function applyRegistryChangeLocally(
+  registry: BackendRegistry,
+  monitor: Pick<HealthMonitor, 'probeNow'>,
+): (change: RegistryChange) => void {
+  return (change) => {
+    if (change.kind === 'remove') {
+      registry.remove(change.name)
+      return
+    }
+    registry.upsert(change.backend, change.status)
+    // Only a backend that may take queries needs its health before the next round. Fire and
+    // forget: the monitor tracks the probe, and close() waits for it.
+    if (change.backend.active) void monitor.probeNow(change.backend.name)
+  }
+}
 
 export interface BackendService {
   list(): Promise<BackendRecord[]>
@@ -30,9 +57,9 @@ export function withoutTrailingSlash(url: string): string {
 export function createBackendService(deps: {
   store: BackendStore
   registry: BackendRegistry
-  monitor: HealthMonitor
+  apply: ApplyRegistryChange
 }): BackendService {
-  const { store, registry, monitor } = deps
+  const { store, registry, apply } = deps
 
   const normalize = (backend: BackendRecord): BackendRecord => ({
     ...backend,
@@ -40,12 +67,8 @@ export function createBackendService(deps: {
     externalUrl: backend.externalUrl === null ? null : withoutTrailingSlash(backend.externalUrl),
   })
 
-  const applyLocally = (backend: BackendRecord, event: LifecycleEvent) => {
-    registry.upsert(backend, statusAfterLifecycle(event))
-    // Only a backend that may take queries needs its health before the next round. Fire and
-    // forget: the monitor tracks the probe, and close() waits for it.
-    if (backend.active) void monitor.probeNow(backend.name)
-  }
+  const applyUpsert = (backend: BackendRecord, event: LifecycleEvent) =>
+    apply({ kind: 'upsert', backend, status: statusAfterLifecycle(event) })
 
   return {
     list: () => store.list(),
@@ -53,12 +76,12 @@ export function createBackendService(deps: {
     async add(backend, event) {
       const row = normalize(backend)
       await store.insert(row)
-      applyLocally(row, { kind: event, active: row.active })
+      await applyUpsert(row, { kind: event, active: row.active })
     },
     async upsert(backend, event) {
       const row = normalize(backend)
       await store.upsert(row)
-      applyLocally(row, { kind: event, active: row.active })
+      await applyUpsert(row, { kind: event, active: row.active })
     },
     async remove(name) {
       const removed = await store.delete(name)
@@ -66,7 +89,7 @@ export function createBackendService(deps: {
         throw gatewayError('BACKEND_NOT_FOUND', `No cluster found with name: ${name}, could not delete`, {
           name,
         })
-      registry.remove(name)
+      await apply({ kind: 'remove', name })
       return removed
     },
     async setActive(name, active) {
@@ -80,7 +103,7 @@ export function createBackendService(deps: {
       }
       const known = registry.get(name) ?? (await store.get(name))
       if (known === undefined) return
-      applyLocally({ ...known, active }, { kind: active ? 'activate' : 'deactivate' })
+      await applyUpsert({ ...known, active }, { kind: active ? 'activate' : 'deactivate' })
     },
   }
 }

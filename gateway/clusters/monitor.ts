@@ -55,6 +55,8 @@ export interface HealthMonitorOptions {
   thresholds?: HealthThresholds | undefined
   /** Called with fresh counts after every probe whose counts were applied. */
   onStats?: ClusterStatsListener | undefined
+  /** Called after every full round (the first one makes the monitor ready). */
+  onRound?: (() => void) | undefined
 }
 
 export interface HealthMonitor {
@@ -187,6 +189,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     for (const name of [...guards.keys()]) if (registry.get(name) === undefined) guards.delete(name)
     await Promise.all(registry.list().map((backend) => probe(backend)))
     ready = true
+    options.onRound?.()
   }
 
   const schedule = () => {

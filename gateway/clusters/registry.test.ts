@@ -67,4 +67,34 @@ describe('backend registry', () => {
     expect(registry.generationOf('a')).toBeGreaterThan(before)
     expect(registry.statsOf('a').proxyTo).toBe('http://elsewhere:8080')
   })
+
+  it("takes another registry's snapshot whole, dropping backends the snapshot lacks", () => {
+    const primary = new BackendRegistry()
+    primary.upsert(backend('a'), 'PENDING')
+    primary.applyProbe('a', primary.generationOf('a'), healthyProbe)
+    primary.upsert(backend('b'), 'UNHEALTHY')
+    const worker = new BackendRegistry()
+    worker.upsert(backend('gone'), 'HEALTHY')
+    const readAt = worker.listVersion
+    worker.replaceWithSnapshot(primary.snapshot())
+    expect(worker.list().map((row) => row.name)).toEqual(['a', 'b'])
+    expect(worker.statsOf('a')).toEqual(primary.statsOf('a'))
+    expect(worker.statusOf('b')).toBe('UNHEALTHY')
+    expect(worker.statusOf('gone')).toBeUndefined()
+    // A store read begun before the snapshot must not undo it.
+    expect(worker.replaceFromStore([backend('gone')], readAt)).toBe(false)
+  })
+
+  it('tells its listeners of every change of the list or of a status', () => {
+    const registry = new BackendRegistry()
+    let changes = 0
+    const unsubscribe = registry.onChange(() => changes++)
+    registry.upsert(backend('a'), 'PENDING')
+    registry.applyProbe('a', registry.generationOf('a'), healthyProbe)
+    registry.remove('a')
+    expect(changes).toBe(3)
+    unsubscribe()
+    registry.upsert(backend('a'), 'PENDING')
+    expect(changes).toBe(3)
+  })
 })

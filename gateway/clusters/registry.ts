@@ -6,6 +6,13 @@
 import type { BackendRecord } from '../store/types.ts'
 import type { ClusterStats, TrinoStatus } from './trino-status.ts'
 
+/** The whole in-memory view as plain data: what the primary sends its workers (gateway/workers/). */
+export interface RegistrySnapshot {
+  backends: BackendRecord[]
+  /** Measured stats by backend name; a backend never probed has none. */
+  stats: Array<[string, ClusterStats]>
+}
+
 export class BackendRegistry {
   #backends: BackendRecord[] = []
   readonly #stats = new Map<string, ClusterStats>()
@@ -13,6 +20,7 @@ export class BackendRegistry {
   readonly #generations = new Map<string, number>()
   /** Bumped on every local change to the list, so a slower store read cannot undo it. */
   #listVersion = 0
+  readonly #changeListeners = new Set<() => void>()
 
   list(): readonly BackendRecord[] {
     return this.#backends
@@ -24,6 +32,35 @@ export class BackendRegistry {
 
   get listVersion(): number {
     return this.#listVersion
+  }
+
+  /**
+   * Calls `listener` after every change of the list or of a backend's stats (synchronously, so a
+   * caller can coalesce); returns the unsubscribe function.
+   */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener)
+    return () => this.#changeListeners.delete(listener)
+  }
+
+  snapshot(): RegistrySnapshot {
+    return { backends: [...this.#backends], stats: [...this.#stats.entries()] }
+  }
+
+  /**
+   * Replaces everything with a snapshot of another process's registry (a worker takes the
+   * primary's): that process probes, so local generations only need to move on.
+   */
+  replaceWithSnapshot(snapshot: RegistrySnapshot): void {
+    const names = new Set(snapshot.backends.map((backend) => backend.name))
+    for (const name of [...this.#stats.keys()]) if (!names.has(name)) this.#forget(name)
+    this.#backends = [...snapshot.backends]
+    for (const [name, stats] of snapshot.stats) {
+      this.#stats.set(name, stats)
+      this.#bump(name)
+    }
+    this.#listVersion++
+    this.#changed()
   }
 
   /**
@@ -47,6 +84,7 @@ export class BackendRegistry {
       }
     }
     this.#backends = [...backends]
+    this.#changed()
     return true
   }
 
@@ -62,11 +100,13 @@ export class BackendRegistry {
     this.#backends = this.#backends.filter((backend) => backend.name !== name)
     this.#listVersion++
     this.#forget(name)
+    this.#changed()
   }
 
   setStatus(name: string, status: TrinoStatus): void {
     this.#bump(name)
     this.#stats.set(name, { ...this.statsOf(name), trinoStatus: status })
+    this.#changed()
   }
 
   generationOf(name: string): number {
@@ -81,6 +121,7 @@ export class BackendRegistry {
   ): boolean {
     if (this.get(name) === undefined || this.generationOf(name) !== startedAtGeneration) return false
     this.#stats.set(name, { ...this.statsOf(name), ...stats })
+    this.#changed()
     return true
   }
 
@@ -107,6 +148,10 @@ export class BackendRegistry {
 
   #bump(name: string): void {
     this.#generations.set(name, this.generationOf(name) + 1)
+  }
+
+  #changed(): void {
+    for (const listener of this.#changeListeners) listener()
   }
 
   #forget(name: string): void {

@@ -57,6 +57,11 @@ export interface ProxyOptions {
   rewriteNextUri: boolean
   queryHistoryEnabled: boolean
   seed: number
+  /**
+   * Prefix of the draw key of a request without a trace token (`request/<n>` by arrival): a
+   * worker's (`worker/<id>/`), so workers sharing the seed do not draw the same sequence.
+   */
+  requestKeyPrefix?: string | undefined
 }
 
 export interface ProxyLogger {
@@ -125,6 +130,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
   const isProxiedPath = createPathFilter(options)
   // Requests without a trace token draw from (seed, arrival number): reproducible for a serial run.
   let requestSequence = 0
+  const requestKeyPrefix = options.requestKeyPrefix ?? ''
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
@@ -319,7 +325,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
         backends: registry.list(),
         statusOf: (name) => registry.statusOf(name),
         picker: recordingPicker,
-        rng: rngFor(options.seed, traceToken ?? `request/${requestSequence++}`),
+        rng: rngFor(options.seed, traceToken ?? `${requestKeyPrefix}request/${requestSequence++}`),
         user,
       })
       const routed = (backend: BackendRecord | null, errorCode: string | null) =>

@@ -5,6 +5,7 @@ import {
   processRoutingKey,
   type RoutingKey,
   routingKeyIdPattern,
+  routingMacCacheEntriesMax,
   signRoutingToken,
   takeRoutingToken,
   verifyRoutingToken,
@@ -31,6 +32,21 @@ describe('routing tokens', () => {
     const forged = `${id}.${Buffer.from('trino-2').toString('base64url')}.${tag}`
     expect(verifyRoutingToken([keyA], queryId, forged)).toEqual({ ok: false, reason: 'bad-mac' })
     expect(verifyRoutingToken([keyA], `${queryId}x`, token)).toEqual({ ok: false, reason: 'bad-mac' })
+  })
+  it('refuses a token of a key with the same id but another secret, though the first MAC is remembered', () => {
+    const token = signRoutingToken(keyA, queryId, 'trino-1')
+    const sameIdOtherSecret: RoutingKey = { id: 'a', secret: Buffer.from('secret-other') }
+    expect(verifyRoutingToken([sameIdOtherSecret], queryId, token)).toEqual({ ok: false, reason: 'bad-mac' })
+    expect(verifyRoutingToken([keyA], queryId, token)).toEqual({ ok: true, backend: 'trino-1' })
+  })
+  it('signs and verifies the same past the bound of remembered MACs', () => {
+    const key: RoutingKey = { id: 'c', secret: Buffer.from('secret-c') }
+    const first = signRoutingToken(key, 'q0', 'trino-1')
+    for (let query = 1; query <= routingMacCacheEntriesMax; query++)
+      signRoutingToken(key, `q${query}`, 'trino-1')
+    // q0's MAC was pushed out and is computed again, equal to the first one.
+    expect(signRoutingToken(key, 'q0', 'trino-1')).toBe(first)
+    expect(verifyRoutingToken([key], 'q0', first)).toEqual({ ok: true, backend: 'trino-1' })
   })
   it('calls malformed tokens malformed', () => {
     for (const bad of ['', '.', 'a..x', 'a.b.', '.b.c', 'a.b.c.d', 'abc']) {

@@ -34,13 +34,32 @@ export type RoutingTokenCheck =
   | { readonly ok: true; readonly backend: string }
   | { readonly ok: false; readonly reason: 'malformed' | 'unknown-key' | 'bad-mac' }
 
+/**
+ * MACs remembered per key, by query and backend: every answer of a query carries the same token and
+ * every poll sends it back, so a query's POST computes the HMAC and its polls reuse it (one
+ * HMAC-SHA256 a query instead of about two a request). Oldest first out past the bound.
+ */
+export const routingMacCacheEntriesMax = 10_000
+const macCaches = new WeakMap<RoutingKey, Map<string, string>>()
+
 function mac(key: RoutingKey, queryId: string, backend: string): string {
   // The query id binds the token to one query, so a token cannot steer another query's polls.
-  return createHmac('sha256', key.secret)
-    .update(`${key.id}\n${queryId}\n${backend}`)
+  const input = `${key.id}\n${queryId}\n${backend}`
+  let cache = macCaches.get(key)
+  if (cache === undefined) {
+    cache = new Map()
+    macCaches.set(key, cache)
+  }
+  const known = cache.get(input)
+  if (known !== undefined) return known
+  const computed = createHmac('sha256', key.secret)
+    .update(input)
     .digest()
     .subarray(0, routingTokenMacBytes)
     .toString('base64url')
+  if (cache.size >= routingMacCacheEntriesMax) cache.delete(cache.keys().next().value as string)
+  cache.set(input, computed)
+  return computed
 }
 
 /** Token layout: keyId.backend(base64url).mac(base64url); '.' never occurs in base64url. */

@@ -143,6 +143,31 @@ describe('QueryCountBasedRouter: local increments between refreshes', () => {
     expect([0, 1, 2].map(() => router.pick(candidates, context).name)).toEqual(['a', 'b', 'c'])
   })
 
+  it("picks as one router would when two routers (workers) count each other's picks", () => {
+    const reported: Array<[string, string | undefined]> = []
+    const [first, second] = [0, 1].map(
+      () => new QueryCountBasedRouter({ onPick: (name, user) => reported.push([name, user]) }),
+    ) as [QueryCountBasedRouter, QueryCountBasedRouter]
+    for (const router of [first, second])
+      for (const { name } of candidates) router.updateClusterStats(name, stats(0, 0))
+    const picks: string[] = []
+    for (let query = 0; query < 6; query++) {
+      const [picker, other] = query % 2 === 0 ? [first, second] : [second, first]
+      picks.push(picker.pick(candidates, context).name)
+      const [name, user] = reported.shift() as [string, string | undefined]
+      other.recordPick(name, user)
+    }
+    expect(picks).toEqual(['a', 'b', 'c', 'a', 'b', 'c'])
+    expect(first.allStats()).toEqual(second.allStats())
+    expect(reported).toEqual([])
+  })
+
+  it('leaves a cluster without stats alone when another process reports a pick of it', () => {
+    const router = new QueryCountBasedRouter()
+    router.recordPick('a', 'alice')
+    expect(router.statsOf('a')).toBeUndefined()
+  })
+
   it('refuses negative or fractional counts from a monitor', () => {
     const router = new QueryCountBasedRouter()
     expect(() => router.updateClusterStats('a', stats(-1, 0))).toThrow(/whole numbers >= 0/)

@@ -108,6 +108,11 @@ function ownCount(counts: Readonly<Record<string, number>>, user: string): numbe
 
 export interface QueryCountBasedRouterOptions {
   tieBreak?: TieBreak
+  /**
+   * Told of every local pick after its increment (a worker reports it to the primary, which passes
+   * it to the other workers' `recordPick`, so every process counts every process's picks).
+   */
+  onPick?: ((name: string, user: string | undefined) => void) | undefined
 }
 
 /**
@@ -119,9 +124,11 @@ export class QueryCountBasedRouter implements BackendPicker {
   readonly name = 'query-count'
   readonly tieBreak: TieBreak
   readonly #stats = new Map<string, LocalStats>()
+  readonly #onPick: QueryCountBasedRouterOptions['onPick']
 
   constructor(options: QueryCountBasedRouterOptions = {}) {
     this.tieBreak = options.tieBreak ?? 'first'
+    this.#onPick = options.onPick
   }
 
   updateClusterStats(name: string, stats: LocalStats): void {
@@ -132,6 +139,20 @@ export class QueryCountBasedRouter implements BackendPicker {
   /** The counts the router will compare for this cluster, including local increments. */
   statsOf(name: string): LocalStats | undefined {
     return this.#stats.get(name)
+  }
+
+  /** Every cluster's counts (a new worker starts from the primary's). */
+  allStats(): Array<[string, LocalStats]> {
+    return [...this.#stats.entries()]
+  }
+
+  /**
+   * Applies the increment of a pick another process made; a cluster without stats stays without
+   * (the next monitor round measures it).
+   */
+  recordPick(name: string, user: string | undefined): void {
+    const stats = this.#stats.get(name)
+    if (stats !== undefined) this.#stats.set(name, afterLocalPick(stats, user))
   }
 
   pick(candidates: readonly BackendRecord[], context: PickContext): BackendRecord {
@@ -160,6 +181,7 @@ export class QueryCountBasedRouter implements BackendPicker {
       throw new RangeError('QueryCountBasedRouter.pick needs at least one candidate')
     }
     this.#stats.set(chosen.name, outcome.updated)
+    this.#onPick?.(chosen.name, context.user)
     return chosen
   }
 }

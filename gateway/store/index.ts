@@ -29,6 +29,8 @@ export interface OpenStoreOptions {
   /** Where the embedded database persists its files; in memory when absent. */
   dataDir?: string | undefined
   logger?: StoreLogger | undefined
+  /** This process's pool size; `poolConnectionsMax` when absent (a worker takes its share). */
+  connectionsMax?: number | undefined
 }
 
 const silentLogger: StoreLogger = { info() {}, warn() {}, error() {} }
@@ -62,7 +64,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Gateway
   const url = configuredUrl ?? (embedded as EmbeddedPostgres).url
   const pool = new pg.Pool({
     connectionString: url,
-    max: poolConnectionsMax,
+    max: options.connectionsMax ?? poolConnectionsMax,
     connectionTimeoutMillis: poolConnectTimeoutMs,
     idleTimeoutMillis: poolIdleTimeoutMs,
   })

@@ -12,9 +12,12 @@ import packageJson from '../../package.json' with { type: 'json' }
 
 export interface GatewayProcess {
   url: string
+  /** The gateway's own process (with `workers` > 1, the primary). */
   pid: number
   seed: number
   child: ChildProcess
+  /** Every stdout line so far (JSON log lines and the listening line). */
+  lines: string[]
   /** SIGTERM, then the exit code once the process has gone. */
   stop(): Promise<number | null>
 }
@@ -26,15 +29,33 @@ export async function startGatewayProcess(options: {
   configPath: string
   configLines: readonly string[]
   seed: number
+  /** `--workers`; 1 (one process, whatever the machine) unless a test is about workers. */
+  workers?: number
+  /** `--log-level`; warn unless a test reads info lines (workers started, exited). */
+  logLevel?: string
+  dataDir?: string
 }): Promise<GatewayProcess> {
   await writeFile(options.configPath, `${options.configLines.join('\n')}\n`)
   const [, ...scriptArgs] = packageJson.scripts.gateway.split(' ')
   const child = spawn(
     join(process.cwd(), 'node_modules/.bin/tsx'),
-    [...scriptArgs, '--config', options.configPath, '--seed', String(options.seed), '--log-level', 'warn'],
+    [
+      ...scriptArgs,
+      '--config',
+      options.configPath,
+      '--seed',
+      String(options.seed),
+      '--log-level',
+      options.logLevel ?? 'warn',
+      '--workers',
+      String(options.workers ?? 1),
+      ...(options.dataDir === undefined ? [] : ['--data-dir', options.dataDir]),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
+  const output: string[] = []
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  lines.on('line', (line) => output.push(line))
   const started = await new Promise<{ url: string; pid: number; seed: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -53,6 +74,7 @@ export async function startGatewayProcess(options: {
   return {
     ...started,
     child,
+    lines: output,
     async stop() {
       if (child.exitCode !== null) return child.exitCode
       child.kill('SIGTERM')

@@ -14,6 +14,12 @@ import type {
 
 /** Statement submissions through the gateway, as a share of direct submissions in the same run. */
 export const submissionRatioMin = 0.6
+/** Issue 13: statement submissions through the gateway against the minimal proxy (the floor). */
+export const floorSubmissionRatioMin = 0.9
+/** Issue 13: follow-up polls through the gateway against the minimal proxy. */
+export const floorFollowUpRatioMin = 0.95
+/** Issue 13: latency the gateway may add over the minimal proxy at half its saturation, p50. */
+export const addedOverFloorLatencyMsP50Max = 0.5
 /** Latency the gateway may add at half its saturation rate. */
 export const addedLatencyMsP50Max = 0.5
 export const addedLatencyMsP99Max = 2
@@ -46,16 +52,18 @@ export function summarize(
   const gatewaySaturation = saturationStep(gateway.closedLoop)
   const overheadByRate: Summary['overheadByRate'] = []
   for (const gatewayStep of gateway.openLoop) {
-    const directStep = direct.openLoop.find(
-      (step) => step.offeredRequestsPerSecond === gatewayStep.offeredRequestsPerSecond,
-    )
+    const atRate = (steps: readonly StepResult[] | undefined) =>
+      steps?.find((step) => step.offeredRequestsPerSecond === gatewayStep.offeredRequestsPerSecond)
+    const directStep = atRate(direct.openLoop)
     if (directStep === undefined || gatewayStep.offeredRequestsPerSecond === null) continue
+    const floorStep = atRate(minimalProxy?.openLoop)
     overheadByRate.push({
       offeredRequestsPerSecond: gatewayStep.offeredRequestsPerSecond,
       addedLatencyMsP50: round(gatewayStep.latencyMs.p50 - directStep.latencyMs.p50, 3),
       addedLatencyMsP90: round(gatewayStep.latencyMs.p90 - directStep.latencyMs.p90, 3),
       addedLatencyMsP99: round(gatewayStep.latencyMs.p99 - directStep.latencyMs.p99, 3),
       ...addedByKind(gatewayStep, directStep),
+      ...(floorStep === undefined ? {} : addedOverFloor(gatewayStep, floorStep)),
     })
   }
   const halfRate = (gatewaySaturation?.requestsPerSecond ?? 0) * halfSaturationFraction
@@ -105,7 +113,37 @@ export function summarize(
     floorQps > 0 && gatewaySaturation !== undefined
       ? round(gatewaySaturation.queriesPerSecond / floorQps, 3)
       : null
+  summary.floorByKind = floorByKindAt(gatewaySaturation, minimalProxy.closedLoop)
   return summary
+}
+
+/**
+ * Each request kind through the gateway against the floor at the gateway's saturation step: the
+ * floor's step with the same connections, mean latencies compared. In a closed loop every
+ * connection runs whole queries, so the kinds' throughputs are tied together; the latency ratio
+ * is what each kind alone would reach against the floor (Little's law: throughput = connections /
+ * mean latency).
+ */
+export function floorByKindAt(
+  gatewaySaturation: StepResult | undefined,
+  floorSteps: readonly StepResult[],
+): Summary['floorByKind'] {
+  if (gatewaySaturation === undefined) return null
+  const floorStep = floorSteps.find((step) => step.connections === gatewaySaturation.connections)
+  const viaGateway = gatewaySaturation.latencyMsByKind
+  const viaFloor = floorStep?.latencyMsByKind
+  if (viaGateway === null || viaGateway === undefined || viaFloor === null || viaFloor === undefined)
+    return null
+  const against = (gatewayMs: number, floorMs: number) => ({
+    gatewayLatencyMsMean: round(gatewayMs, 3),
+    minimalProxyLatencyMsMean: round(floorMs, 3),
+    ratio: gatewayMs > 0 ? round(floorMs / gatewayMs, 3) : 0,
+  })
+  return {
+    connections: gatewaySaturation.connections,
+    submission: against(viaGateway.submission.mean, viaFloor.submission.mean),
+    followUp: against(viaGateway.followUp.mean, viaFloor.followUp.mean),
+  }
 }
 
 export function checkTargets(summary: Summary, queriesInFlightTarget: number): TargetCheck[] {
@@ -136,6 +174,7 @@ export function checkTargets(summary: Summary, queriesInFlightTarget: number): T
       unit: 'ms',
       met: atMost(half?.addedLatencyMsP99, addedLatencyMsP99Max),
     },
+    ...floorTargets(summary),
     {
       name: `gateway resident memory with ${queriesInFlightTarget} queries in flight`,
       expected: `< ${rssMbWithQueriesInFlightMax} MB`,
@@ -146,6 +185,46 @@ export function checkTargets(summary: Summary, queriesInFlightTarget: number): T
         summary.rssMbWithQueriesInFlight === null || !inFlightReached
           ? null
           : summary.rssMbWithQueriesInFlight < rssMbWithQueriesInFlightMax,
+    },
+  ]
+}
+
+/** Issue 13's targets against the minimal proxy, by request kind; none when no floor was measured. */
+function floorTargets(summary: Summary): TargetCheck[] {
+  if (summary.floorByKind === undefined) return []
+  const byKind = summary.floorByKind
+  const half = summary.halfSaturation
+  const percent = (ratio: number | undefined) => (ratio === undefined ? null : round(ratio * 100, 1))
+  const atMost = (measured: number | null | undefined) =>
+    measured === null || measured === undefined ? null : measured <= addedOverFloorLatencyMsP50Max
+  return [
+    {
+      name: 'statement submissions through the gateway vs the minimal proxy (mean latency at saturation)',
+      expected: `>= ${floorSubmissionRatioMin * 100}% of the minimal proxy`,
+      measured: percent(byKind?.submission.ratio),
+      unit: '%',
+      met: byKind === null ? null : byKind.submission.ratio >= floorSubmissionRatioMin,
+    },
+    {
+      name: 'follow-up polls through the gateway vs the minimal proxy (mean latency at saturation)',
+      expected: `>= ${floorFollowUpRatioMin * 100}% of the minimal proxy`,
+      measured: percent(byKind?.followUp.ratio),
+      unit: '%',
+      met: byKind === null ? null : byKind.followUp.ratio >= floorFollowUpRatioMin,
+    },
+    {
+      name: 'statement submissions: added p50 over the minimal proxy at half saturation',
+      expected: `<= ${addedOverFloorLatencyMsP50Max} ms`,
+      measured: half?.addedOverFloorSubmissionLatencyMsP50 ?? null,
+      unit: 'ms',
+      met: atMost(half?.addedOverFloorSubmissionLatencyMsP50),
+    },
+    {
+      name: 'follow-up polls: added p50 over the minimal proxy at half saturation',
+      expected: `<= ${addedOverFloorLatencyMsP50Max} ms`,
+      measured: half?.addedOverFloorFollowUpLatencyMsP50 ?? null,
+      unit: 'ms',
+      met: atMost(half?.addedOverFloorFollowUpLatencyMsP50),
     },
   ]
 }
@@ -164,9 +243,22 @@ export function floorSentence(summary: Summary): string | undefined {
   const floorRatio = summary.minimalProxyRatio
   if (floorRatio === null || floorRatio === undefined) return undefined
   const gatewayShare = summary.gatewayToMinimalProxyRatio
+  const byKind = summary.floorByKind
+  const half = summary.halfSaturation
+  const overFloor =
+    half?.addedOverFloorSubmissionLatencyMsP50 === null ||
+    half?.addedOverFloorSubmissionLatencyMsP50 === undefined ||
+    half.addedOverFloorFollowUpLatencyMsP50 === null ||
+    half.addedOverFloorFollowUpLatencyMsP50 === undefined
+      ? ''
+      : ` At about half saturation it adds ${ms(half.addedOverFloorSubmissionLatencyMsP50)} (submissions) and ${ms(half.addedOverFloorFollowUpLatencyMsP50)} (follow-ups) at p50 over the minimal proxy.`
   return (
     `A minimal Node.js proxy (no routing, no history) reaches ${Math.round(floorRatio * 100)}% of direct in the same run` +
-    `${gatewayShare === null || gatewayShare === undefined ? '' : `; the gateway reaches ${Math.round(gatewayShare * 100)}% of the minimal proxy`}.`
+    `${gatewayShare === null || gatewayShare === undefined ? '' : `; the gateway reaches ${Math.round(gatewayShare * 100)}% of the minimal proxy`}.` +
+    (byKind === null || byKind === undefined
+      ? ''
+      : ` By request kind at ${byKind.connections} connections (mean latency), statement submissions reach ${Math.round(byKind.submission.ratio * 100)}% and follow-up polls ${Math.round(byKind.followUp.ratio * 100)}% of the minimal proxy.`) +
+    overFloor
   )
 }
 
@@ -258,6 +350,29 @@ export function verdictText(
     )
   }
   return sentences.join(' ')
+}
+
+/** Gateway minus the minimal proxy at one offered rate, p50: all requests and by kind. */
+function addedOverFloor(
+  gatewayStep: StepResult,
+  floorStep: StepResult,
+): Pick<
+  Summary['overheadByRate'][number],
+  'addedOverFloorLatencyMsP50' | 'addedOverFloorSubmissionLatencyMsP50' | 'addedOverFloorFollowUpLatencyMsP50'
+> {
+  const viaGateway = gatewayStep.latencyMsByKind
+  const viaFloor = floorStep.latencyMsByKind
+  const split =
+    viaGateway === null || viaGateway === undefined || viaFloor === null || viaFloor === undefined
+      ? undefined
+      : { viaGateway, viaFloor }
+  return {
+    addedOverFloorLatencyMsP50: round(gatewayStep.latencyMs.p50 - floorStep.latencyMs.p50, 3),
+    addedOverFloorSubmissionLatencyMsP50:
+      split === undefined ? null : round(split.viaGateway.submission.p50 - split.viaFloor.submission.p50, 3),
+    addedOverFloorFollowUpLatencyMsP50:
+      split === undefined ? null : round(split.viaGateway.followUp.p50 - split.viaFloor.followUp.p50, 3),
+  }
 }
 
 /** Gateway minus direct p50 and p99 for submissions and for follow-ups, when both steps split them. */

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { waitFor } from '../../common/wait.ts'
 import {
   addedLatencyMsP99Max,
   checkTargets,
@@ -21,6 +23,7 @@ import {
 import { nextPathOf } from './load.ts'
 import {
   expectedIntervalMs,
+  floorOpenLoopFraction,
   openLoopConnectionsMax,
   plannedLoadSeconds,
   planOpenLoop,
@@ -31,7 +34,10 @@ import {
 import {
   parseProcStatCpuSeconds,
   parseProcStatusRssMb,
+  processTreePids,
   readStartScriptNodeFlags,
+  sampleProcess,
+  sampleProcessTree,
   startScriptNodeFlags,
   withProperties,
 } from './processes.ts'
@@ -83,13 +89,16 @@ describe('sweep planning', () => {
     )
   })
 
-  it('counts the minimal proxy warm-up and closed loop in the planned load', () => {
-    const plan = planSweep('quick')
-    const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
-    const withoutFloor =
-      2 * (plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS) +
-      plan.inFlight.durationS
-    expect(plannedLoadSeconds(plan)).toBe(withoutFloor + plan.warmupS + closedLoopS)
+  it('counts the minimal proxy warm-up, closed loop and half-saturation open-loop step in the planned load', () => {
+    for (const plan of [planSweep('quick'), planSweep('full')]) {
+      const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
+      const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
+      const withoutFloor = 2 * perTarget + plan.inFlight.durationS
+      expect(plan.openLoopFractions).toContain(floorOpenLoopFraction)
+      expect(plannedLoadSeconds(plan)).toBe(
+        withoutFloor + plan.warmupS + closedLoopS + plan.openLoopDurationS,
+      )
+    }
   })
 
   it('sweeps connections upward and measures latency around half saturation in both modes', () => {
@@ -271,6 +280,62 @@ describe('summary, targets and verdict', () => {
     })
     expect(capacityReportSchema.parse(report)).toBeTruthy()
     expect(renderMarkdown(report)).toContain('| 1500 | 0.90 | 2.00 | 4.00 | 2.00 | 4.00 | 0.10 | 0.20 |')
+  })
+
+  it('sets each request kind against the minimal proxy, closed loop at saturation and open loop by rate', () => {
+    const kinds = (submissionMs: number, followUpMs: number) => {
+      const latency = (ms: number) => ({ p50: ms, p90: ms, p99: ms * 2, p999: ms * 2, max: 9, mean: ms })
+      return { submission: latency(submissionMs), followUp: latency(followUpMs) }
+    }
+    const report = derived((r) => {
+      withFloor(r)
+      for (const step of [...r.gateway.closedLoop, ...r.gateway.openLoop]) step.latencyMsByKind = kinds(2, 1)
+      for (const step of r.minimalProxy?.closedLoop ?? []) step.latencyMsByKind = kinds(1.6, 0.98)
+      for (const step of r.direct.openLoop) step.latencyMsByKind = kinds(0.5, 0.2)
+      if (r.minimalProxy !== undefined)
+        r.minimalProxy.openLoop = r.gateway.openLoop.map((step) => ({
+          ...step,
+          latencyMs: { ...step.latencyMs, p50: step.latencyMs.p50 - 0.25 },
+          latencyMsByKind: kinds(1.2, 0.7),
+        }))
+    })
+    // The gateway saturates at 16 connections; the floor's 16-connection step is compared.
+    expect(report.summary.floorByKind).toEqual({
+      connections: 16,
+      submission: { gatewayLatencyMsMean: 2, minimalProxyLatencyMsMean: 1.6, ratio: 0.8 },
+      followUp: { gatewayLatencyMsMean: 1, minimalProxyLatencyMsMean: 0.98, ratio: 0.98 },
+    })
+    expect(report.summary.halfSaturation).toMatchObject({
+      addedOverFloorLatencyMsP50: 0.25,
+      addedOverFloorSubmissionLatencyMsP50: 0.8,
+      addedOverFloorFollowUpLatencyMsP50: 0.3,
+    })
+    const floorTargets = report.targets.filter((target) => target.name.includes('minimal proxy'))
+    expect(floorTargets.map((target) => [target.measured, target.met])).toEqual([
+      [80, false],
+      [98, true],
+      [0.8, false],
+      [0.3, true],
+    ])
+    expect(report.verdict).toContain(
+      'By request kind at 16 connections (mean latency), statement submissions reach 80% and follow-up polls 98% of the minimal proxy. At about half saturation it adds 0.80 ms (submissions) and 0.30 ms (follow-ups) at p50 over the minimal proxy.',
+    )
+    expect(capacityReportSchema.parse(JSON.parse(JSON.stringify(report)))).toBeTruthy()
+    const md = renderMarkdown(report)
+    expect(md).toContain('| statement submissions | 2.00 | 1.60 | 0.800 |')
+    expect(md).toContain('| follow-up polls | 1.00 | 0.98 | 0.980 |')
+    expect(md.match(/^\| minimal proxy \| open \|/gm)?.length).toBe(2)
+    expect(renderHtml(report)).toContain('<h2>Against the minimal proxy, by request kind</h2>')
+  })
+
+  it('leaves the by-kind floor targets unjudged when the steps did not split the kinds', () => {
+    const report = derived(withFloor)
+    expect(report.summary.floorByKind).toBeNull()
+    const floorTargets = report.targets.filter((target) => target.name.includes('minimal proxy'))
+    expect(floorTargets).toHaveLength(4)
+    expect(floorTargets.every((target) => target.met === null)).toBe(true)
+    // Without any floor (older reports) there are no such targets at all.
+    expect(derived().targets.some((target) => target.name.includes('minimal proxy'))).toBe(false)
   })
 
   it('judges each target against its stated limit', () => {
@@ -527,6 +592,21 @@ describe('shell helpers', () => {
     expect(nextPathOf(body)).toBe(path)
   })
 
+  it('walks a process tree and sums its CPU and memory (a gateway with workers)', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' })
+    try {
+      await waitFor(async () => (await processTreePids(process.pid)).includes(child.pid as number), {
+        timeoutMs: 10_000,
+        what: 'the child in the tree',
+      })
+      const [own, withChild] = await Promise.all([sampleProcess(process.pid), sampleProcessTree(process.pid)])
+      expect(withChild.rssMb).toBeGreaterThan(own.rssMb)
+      expect((await processTreePids(child.pid as number))[0]).toBe(child.pid)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   it('reads CPU seconds from /proc/<pid>/stat even when the command name has spaces and parentheses', () => {
     const stat = '1234 (node (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 1000 200'
     expect(parseProcStatCpuSeconds(stat, 100)).toBe(3)
@@ -623,6 +703,8 @@ describe('shell helpers', () => {
     { argv: ['--bogus'], message: /Unknown option '--bogus'/ },
     { argv: ['--report-dir', ''], message: /--report-dir: expected a value/ },
     { argv: ['--database-url', 'mysql://x'], message: /--database-url: expected postgres:/ },
+    { argv: ['--workers', '0'], message: /--workers: expected an integer from 1 to 256 \(got "0"\)/ },
+    { argv: ['--workers', 'two'], message: /--workers: expected an integer/ },
   ])('refuses $argv with a USAGE error naming the flag', ({ argv, message }) => {
     expect(() => parseCapacityArgs(argv)).toThrow(message)
   })
@@ -637,6 +719,8 @@ describe('shell helpers', () => {
         'r',
         '--compare',
         'b.json',
+        '--workers',
+        '2',
       ]),
     ).toMatchObject({
       scenario: 'header-routing',
@@ -644,6 +728,7 @@ describe('shell helpers', () => {
       reportDir: 'r',
       compare: 'b.json',
       thresholdPercent: 50,
+      workers: 2,
     })
     expect(runIdOf(new Date('2026-01-02T03:04:05.678Z'), 'quick')).toBe('2026-01-02T03-04-05Z-quick')
   })

@@ -1,6 +1,6 @@
 /**
  * `npm run capacity -- [--scenario <name>] [--quick] [--report-dir DIR] [--compare FILE]
- *   [--threshold-percent N] [--seed N] [--database-url URL] [--cpu-prof-dir DIR]`
+ *   [--threshold-percent N] [--seed N] [--database-url URL] [--cpu-prof-dir DIR] [--workers N]`
  *
  * Exit status: 0 the run finished (and, with --compare, nothing regressed); 1 a figure regressed
  * beyond the threshold; 2 the run could not be made (bad flag, bad file, topology failed).
@@ -10,6 +10,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { describeIssues } from '../../common/errors.ts'
 import { seedMax } from '../../common/random.ts'
+import { workersMax } from '../../gateway/config.ts'
 import { HarnessError } from '../errors.ts'
 import { compareReports, formatComparison, regressionThresholdPercentDefault } from './compare.ts'
 import { plannedLoadSeconds, planSweep } from './plan.ts'
@@ -20,7 +21,7 @@ import { type CapacityReport, capacityReportSchema } from './report-schema.ts'
 import { runCapacity } from './run.ts'
 
 export const usage =
-  'usage: npm run capacity -- [--scenario <name|file>] [--quick] [--report-dir DIR] [--compare FILE] [--threshold-percent N] [--seed N] [--database-url postgres://...] [--cpu-prof-dir DIR]'
+  'usage: npm run capacity -- [--scenario <name|file>] [--quick] [--report-dir DIR] [--compare FILE] [--threshold-percent N] [--seed N] [--database-url postgres://...] [--cpu-prof-dir DIR] [--workers N]'
 
 export interface CapacityCli {
   scenario?: string | undefined
@@ -31,6 +32,8 @@ export interface CapacityCli {
   seed?: number | undefined
   cpuProfileDir?: string | undefined
   databaseUrl?: string | undefined
+  /** The gateway's `workers`; the run's default (one process) when absent. */
+  workers?: number | undefined
   help: boolean
 }
 
@@ -49,6 +52,7 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
         seed: { type: 'string' },
         'cpu-prof-dir': { type: 'string' },
         'database-url': { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -86,6 +90,17 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
       `--database-url: expected postgres://user@host:port/db or jdbc:postgresql://host:port/db (got ${JSON.stringify(databaseUrl)})`,
     )
   }
+  const workersText = values.workers as string | undefined
+  let workers: number | undefined
+  if (workersText !== undefined) {
+    workers = Number(workersText)
+    if (!/^\d+$/.test(workersText) || workers < 1 || workers > workersMax) {
+      throw new HarnessError(
+        'USAGE',
+        `--workers: expected an integer from 1 to ${workersMax} (got ${JSON.stringify(workersText)})`,
+      )
+    }
+  }
   for (const key of ['scenario', 'report-dir', 'compare', 'cpu-prof-dir']) {
     if (values[key] === '') throw new HarnessError('USAGE', `--${key}: expected a value (got "")`)
   }
@@ -98,6 +113,7 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
     seed,
     cpuProfileDir: values['cpu-prof-dir'] as string | undefined,
     databaseUrl,
+    workers,
     help: values.help === true,
   }
 }
@@ -162,6 +178,7 @@ async function main(argv: readonly string[]): Promise<number> {
       runId,
       cpuProfileDir: cli.cpuProfileDir,
       databaseUrl: cli.databaseUrl,
+      workers: cli.workers,
       progress,
     })
   } finally {

@@ -64,14 +64,19 @@ export function planSweep(mode: 'quick' | 'full'): SweepPlan {
   }
 }
 
+/** The open-loop fraction the minimal proxy (the floor) also runs: where issue 13's latency target is judged. */
+export const floorOpenLoopFraction = 0.5
+
 /**
  * Seconds of load the plan generates: every step runs against the mock directly and through the
- * gateway; the warm-up and the closed loop also through the minimal proxy (the floor).
+ * gateway; the warm-up, the closed loop and the half-saturation open-loop step also through the
+ * minimal proxy (the floor); the in-flight phase through the gateway only.
  */
 export function plannedLoadSeconds(plan: SweepPlan): number {
   const closedLoopS = plan.closedLoop.reduce((sum, step) => sum + step.durationS, 0)
   const perTarget = plan.warmupS + closedLoopS + plan.openLoopFractions.length * plan.openLoopDurationS
-  const minimalProxy = plan.warmupS + closedLoopS
+  const floorOpenLoopS = plan.openLoopFractions.includes(floorOpenLoopFraction) ? plan.openLoopDurationS : 0
+  const minimalProxy = plan.warmupS + closedLoopS + floorOpenLoopS
   return 2 * perTarget + minimalProxy + plan.inFlight.durationS
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { rmSync } from 'node:fs'
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { stringify } from 'yaml'
@@ -282,12 +282,47 @@ export async function sampleProcess(pid: number): Promise<ProcessSample> {
   return { cpuSeconds: parseProcStatCpuSeconds(stat), rssMb: parseProcStatusRssMb(status) }
 }
 
-/** Samples a process's RSS every `intervalMs` until stopped; returns the peak seen. */
+/** Descendants a tree walk follows at most (a gateway has one child per worker). */
+export const processTreePidsMax = 512
+
+/** The pid and every descendant, from /proc/<pid>/task/<tid>/children. */
+export async function processTreePids(pid: number): Promise<number[]> {
+  const found: number[] = []
+  const pending = [pid]
+  while (pending.length > 0 && found.length < processTreePidsMax) {
+    const next = pending.shift() as number
+    found.push(next)
+    const tasks = await readdir(`/proc/${next}/task`).catch(() => [] as string[])
+    for (const task of tasks) {
+      const children = await readFile(`/proc/${next}/task/${task}/children`, 'utf8').catch(() => '')
+      for (const child of children.trim().split(/\s+/)) if (child !== '') pending.push(Number(child))
+    }
+  }
+  return found
+}
+
+/**
+ * CPU seconds and resident memory of a process and its descendants summed: a gateway with
+ * `workers` > 1 is its primary and one child per worker. A child that ends mid-walk counts as zero.
+ */
+export async function sampleProcessTree(pid: number): Promise<ProcessSample> {
+  const samples = await Promise.all(
+    (await processTreePids(pid)).map((each, index) =>
+      index === 0 ? sampleProcess(each) : sampleProcess(each).catch(() => ({ cpuSeconds: 0, rssMb: 0 })),
+    ),
+  )
+  return samples.reduce((sum, sample) => ({
+    cpuSeconds: sum.cpuSeconds + sample.cpuSeconds,
+    rssMb: sum.rssMb + sample.rssMb,
+  }))
+}
+
+/** Samples a process tree's RSS every `intervalMs` until stopped; returns the peak seen. */
 export function rssPeakSampler(pid: number, intervalMs: number): { stop(): Promise<number> } {
   let peak = 0
   let sampling: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
-    sampling = sampleProcess(pid).then(
+    sampling = sampleProcessTree(pid).then(
       (sample) => {
         peak = Math.max(peak, sample.rssMb)
       },
@@ -298,7 +333,7 @@ export function rssPeakSampler(pid: number, intervalMs: number): { stop(): Promi
     async stop() {
       clearInterval(timer)
       await sampling
-      const last = await sampleProcess(pid).catch(() => undefined)
+      const last = await sampleProcessTree(pid).catch(() => undefined)
       return Math.max(peak, last?.rssMb ?? 0)
     },
   }

@@ -235,6 +235,41 @@ function targetRows(report: CapacityReport): string[] {
   )
 }
 
+const floorHeading = '## Against the minimal proxy, by request kind'
+
+/** The gateway against the minimal proxy by request kind; nothing for reports without the floor split. */
+function floorLines(report: CapacityReport): string[] {
+  const byKind = report.summary.floorByKind
+  const rates = report.summary.overheadByRate.filter((o) => o.addedOverFloorLatencyMsP50 !== undefined)
+  if ((byKind === null || byKind === undefined) && rates.length === 0) return []
+  const lines = [floorHeading, '']
+  if (byKind !== null && byKind !== undefined) {
+    lines.push(
+      `Closed loop at the gateway's saturation (${byKind.connections} connections through both); ratio = minimal proxy mean latency / gateway mean latency, the share of the floor's throughput each kind reaches.`,
+      '',
+      '| request kind | gateway mean ms | minimal proxy mean ms | ratio |',
+      '|---|---:|---:|---:|',
+      `| statement submissions | ${fixed(byKind.submission.gatewayLatencyMsMean)} | ${fixed(byKind.submission.minimalProxyLatencyMsMean)} | ${fixed(byKind.submission.ratio, 3)} |`,
+      `| follow-up polls | ${fixed(byKind.followUp.gatewayLatencyMsMean)} | ${fixed(byKind.followUp.minimalProxyLatencyMsMean)} | ${fixed(byKind.followUp.ratio, 3)} |`,
+      '',
+    )
+  }
+  if (rates.length > 0) {
+    lines.push(
+      'Open loop, gateway minus minimal proxy at the same offered rate:',
+      '',
+      '| offered req/s | +p50 ms | POST +p50 | follow-up +p50 |',
+      '|---:|---:|---:|---:|',
+      ...rates.map(
+        (o) =>
+          `| ${o.offeredRequestsPerSecond} | ${fixed(o.addedOverFloorLatencyMsP50)} | ${fixed(o.addedOverFloorSubmissionLatencyMsP50)} | ${fixed(o.addedOverFloorFollowUpLatencyMsP50)} |`,
+      ),
+      '',
+    )
+  }
+  return lines
+}
+
 export function renderMarkdown(report: CapacityReport): string {
   const m = report.machine
   const lines = [
@@ -244,7 +279,7 @@ export function renderMarkdown(report: CapacityReport): string {
     '',
     `Mode ${report.mode}${report.scenario === null ? '' : `, scenario ${report.scenario}`}, seed ${report.seed}, code ${report.codeVersion}, ${report.startedAt} to ${report.finishedAt}.`,
     `Machine: ${m.cpus} × ${m.cpuModel}, ${Math.round(m.memoryTotalMb)} MB, Node ${m.node} on ${m.platform}; 1-minute load average ${m.loadAverage1mStart.toFixed(1)} at start, ${m.loadAverage1mEnd.toFixed(1)} at end.`,
-    `Topology: ${report.topology.processes}; database ${report.topology.database}; clusters ${report.topology.clusters
+    `Topology: ${report.topology.processes}; gateway workers ${report.topology.workers ?? 1}; database ${report.topology.database}; clusters ${report.topology.clusters
       .map((c) => `${c.name} (${c.routingGroup})`)
       .join(', ')}; direct runs target ${report.topology.directTarget}.`,
     `Protocol: \`${report.protocol.sql}\`, ${report.protocol.requestsPerQuery} HTTP requests per query (POST, then each nextUri).`,
@@ -266,6 +301,7 @@ export function renderMarkdown(report: CapacityReport): string {
     '',
     'POST: statement submissions alone (routing, the query_history insert, the first answer); follow-up: the GETs of each nextUri.',
     '',
+    ...floorLines(report),
     '## Steps',
     '',
     `| ${stepHeader.join(' | ')} |`,
@@ -276,6 +312,7 @@ export function renderMarkdown(report: CapacityReport): string {
       ...stepRows('minimal proxy', report.minimalProxy?.closedLoop ?? []),
       ...stepRows('direct', report.direct.openLoop),
       ...stepRows('gateway', report.gateway.openLoop),
+      ...stepRows('minimal proxy', report.minimalProxy?.openLoop ?? []),
     ].map((row) => `| ${row} |`),
     '',
     proxyColumnsNote,
@@ -334,6 +371,25 @@ export function renderHtml(report: CapacityReport): string {
       rows.push(markdown[i] ?? '')
     return rows
   }
+  /** A markdown section after `heading` up to the next one: paragraphs and tables. */
+  const sectionHtml = (heading: string): string[] => {
+    const start = markdown.indexOf(heading)
+    if (start < 0) return []
+    const html = [`<h2>${escapeXml(heading.replace(/^## /, ''))}</h2>`]
+    let table: string[] = []
+    for (let i = start + 1; i < markdown.length && !(markdown[i] ?? '').startsWith('## '); i++) {
+      const line = markdown[i] ?? ''
+      if (line.startsWith('|')) {
+        table.push(line)
+        continue
+      }
+      if (table.length > 0) html.push(markdownTableToHtml(table))
+      table = []
+      if (line !== '') html.push(`<p>${escapeXml(line)}</p>`)
+    }
+    if (table.length > 0) html.push(markdownTableToHtml(table))
+    return html
+  }
   const paragraphs = markdown.slice(4, 8).filter((line) => line !== '')
   const inFlight = markdown.find((line) => line.includes('connections held queries open')) ?? ''
   return [
@@ -354,6 +410,7 @@ export function renderHtml(report: CapacityReport): string {
     ...charts(report).map(lineChart),
     '<h2>Added latency by offered rate</h2>',
     markdownTableToHtml(tableAfter('## Added latency by offered rate (gateway minus direct, open loop)')),
+    ...sectionHtml(floorHeading),
     '<h2>Steps</h2>',
     markdownTableToHtml(tableAfter('## Steps')),
     `<p>${escapeXml(proxyColumnsNote)}</p>`,

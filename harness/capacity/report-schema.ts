@@ -77,6 +77,8 @@ export type TargetSeries = z.infer<typeof targetSeriesSchema>
 /** The floor: a minimal Node.js proxy (no routing, no history) in front of the direct target. */
 export const minimalProxySeriesSchema = z.strictObject({
   closedLoop: z.array(stepResultSchema),
+  /** At the gateway's open-loop rates, for latency over the floor; absent in older reports. */
+  openLoop: z.array(stepResultSchema).optional(),
 })
 export type MinimalProxySeries = z.infer<typeof minimalProxySeriesSchema>
 
@@ -113,6 +115,21 @@ export const overheadAtRateSchema = z.strictObject({
   addedSubmissionLatencyMsP99: z.number().nullable().optional(),
   addedFollowUpLatencyMsP50: z.number().nullable().optional(),
   addedFollowUpLatencyMsP99: z.number().nullable().optional(),
+  /** Gateway minus the minimal proxy at the same offered rate (absent when the floor ran no open loop). */
+  addedOverFloorLatencyMsP50: z.number().nullable().optional(),
+  addedOverFloorSubmissionLatencyMsP50: z.number().nullable().optional(),
+  addedOverFloorFollowUpLatencyMsP50: z.number().nullable().optional(),
+})
+
+/** One request kind through the gateway against the minimal proxy, closed loop, same connections. */
+export const kindAgainstFloorSchema = z.strictObject({
+  gatewayLatencyMsMean: z.number().min(0),
+  minimalProxyLatencyMsMean: z.number().min(0),
+  /**
+   * Minimal-proxy mean latency over the gateway's: by Little's law, the share of the floor's
+   * throughput the gateway would reach on this kind of request alone at these connections.
+   */
+  ratio: z.number().min(0),
 })
 
 export const summarySchema = z.strictObject({
@@ -144,6 +161,18 @@ export const summarySchema = z.strictObject({
   minimalProxyRatio: z.number().min(0).nullable().optional(),
   /** Gateway saturation over minimal proxy saturation (queries/s): the price of the gateway's own work. */
   gatewayToMinimalProxyRatio: z.number().min(0).nullable().optional(),
+  /**
+   * The gateway against the floor by request kind, at the gateway's saturation step (closed loop,
+   * the same connections through both); null when a kind was not split. Absent in older reports.
+   */
+  floorByKind: z
+    .strictObject({
+      connections: z.number().int().min(1),
+      submission: kindAgainstFloorSchema,
+      followUp: kindAgainstFloorSchema,
+    })
+    .nullable()
+    .optional(),
 })
 export type Summary = z.infer<typeof summarySchema>
 
@@ -170,6 +199,8 @@ export const capacityReportSchema = z.strictObject({
     directTarget: z.string(),
     database: z.string(),
     processes: z.string(),
+    /** The gateway's `workers` (data-plane processes); absent in reports from before the setting. */
+    workers: z.number().int().min(1).optional(),
   }),
   protocol: z.strictObject({
     sql: z.string(),

@@ -8,6 +8,7 @@ import { parseDurationMs } from '../../common/duration.ts'
 import { randomSeed } from '../../common/random.ts'
 import { sleepMs } from '../../common/wait.ts'
 import { parseConfigText, parseGatewayConfig, substituteEnvironment } from '../../gateway/config.ts'
+import { schedulingPolicyOf } from '../../gateway/workers/primary.ts'
 import { buildGateway, distRoot } from '../../scripts/build.ts'
 import { HarnessError } from '../errors.ts'
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts'
@@ -15,13 +16,13 @@ import type { ClientSpec, Scenario } from '../scenario/schema.ts'
 import { AdminClient } from '../topology/admin.ts'
 import { checkTargets, summarize, verdictText } from './analysis.ts'
 import { probeRequestsPerQuery, runStep, type StepMeasurement, type TrinoLoad } from './load.ts'
-import { plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
+import { floorOpenLoopFraction, plannedLoadSeconds, planOpenLoop, planSweep, type SweepPlan } from './plan.ts'
 import {
   type ChildHandle,
   type ProcessSample,
   readStartScriptNodeFlags,
   rssPeakSampler,
-  sampleProcess,
+  sampleProcessTree,
   startDatabaseProcess,
   startGatewayProcess,
   startMinimalProxyProcess,
@@ -76,8 +77,16 @@ export interface CapacityOptions {
   cpuProfileDir?: string | undefined
   /** The gateway's store; overrides the scenario's database. Embedded PGlite when absent. */
   databaseUrl?: string | undefined
+  /** The gateway's `workers` (data-plane processes); `capacityWorkersDefault` when absent. */
+  workers?: number | undefined
   progress: Progress
 }
+
+/**
+ * One data-plane process unless asked: the figures stay comparable with earlier reports, and on a
+ * small machine the load generator, the mock and the floor compete with every extra worker.
+ */
+export const capacityWorkersDefault = 1
 
 interface ClusterPlan {
   name: string
@@ -288,16 +297,17 @@ async function measureStep(
   pids: { proxy?: number | undefined; mock: number },
   work: () => Promise<StepMeasurement>,
 ): Promise<{ measurement: StepMeasurement; usage: ProcessUsage | null; mockUsage: ProcessUsage }> {
-  const proxyBefore = pids.proxy === undefined ? undefined : await sampleProcess(pids.proxy)
-  const mockBefore = await sampleProcess(pids.mock)
+  // The whole tree: a gateway with workers is its primary and one child process per worker.
+  const proxyBefore = pids.proxy === undefined ? undefined : await sampleProcessTree(pids.proxy)
+  const mockBefore = await sampleProcessTree(pids.mock)
   const proxyRss = pids.proxy === undefined ? undefined : rssPeakSampler(pids.proxy, rssSampleIntervalMs)
   const mockRss = rssPeakSampler(pids.mock, rssSampleIntervalMs)
   const measurement = await work()
   const proxyPeak = await proxyRss?.stop()
   const mockPeak = await mockRss.stop()
-  const mockUsage = usageOf(mockBefore, await sampleProcess(pids.mock), mockPeak, measurement)
+  const mockUsage = usageOf(mockBefore, await sampleProcessTree(pids.mock), mockPeak, measurement)
   if (pids.proxy === undefined || proxyBefore === undefined) return { measurement, usage: null, mockUsage }
-  const usage = usageOf(proxyBefore, await sampleProcess(pids.proxy), proxyPeak ?? 0, measurement)
+  const usage = usageOf(proxyBefore, await sampleProcessTree(pids.proxy), proxyPeak ?? 0, measurement)
   return { measurement, usage, mockUsage }
 }
 
@@ -323,7 +333,7 @@ async function runInFlight(
   plan: SweepPlan,
 ): Promise<InFlightResult> {
   const dispatcher = new Agent({ connections: 4 })
-  const rssMbBefore = (await sampleProcess(gateway.pid)).rssMb
+  const rssMbBefore = (await sampleProcessTree(gateway.pid)).rssMb
   const stop = new AbortController()
   let peak = 0
   let sampling = true
@@ -394,8 +404,10 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
     const seed =
       options.seed ?? (scenarioSeed !== undefined && scenarioSeed >= 1 ? scenarioSeed : randomSeed())
     const databaseUrlGiven = options.databaseUrl ?? topology.databaseUrl
+    const workers = options.workers ?? capacityWorkersDefault
     const gatewayConfigWith = (jdbcUrl: string) => ({
       ...topology.gatewayConfig,
+      workers,
       serverConfig: {
         ...((topology.gatewayConfig.serverConfig as Record<string, unknown> | undefined) ?? {}),
         'http-server.http.port': 0,
@@ -507,7 +519,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
 
     const direct: TargetSeries = { closedLoop: [], openLoop: [] }
     const viaGateway: TargetSeries = { closedLoop: [], openLoop: [] }
-    const viaFloor: MinimalProxySeries = { closedLoop: [] }
+    const viaFloor: MinimalProxySeries = { closedLoop: [], openLoop: [] }
+    const floorOpenLoop = viaFloor.openLoop as StepResult[]
     progress.note(
       `capacity: ${options.mode} run, ${requestsPerQuery} requests per query, about ${plannedLoadSeconds(plan)} s of load (gateway pid ${gateway.pid}, minimal proxy pid ${floor.pid}, load average ${loadAverage1mStart.toFixed(1)})`,
     )
@@ -551,6 +564,15 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
       viaGateway.openLoop.push(
         toStep('open', step.connections, step.offeredRequestsPerSecond, g.measurement, g.usage, g.mockUsage),
       )
+      // The floor at the same rate, at half saturation only (where the target is judged, and the
+      // quick run keeps its budget): the gateway's added latency over any Node.js proxy, by kind.
+      if (step.fraction !== floorOpenLoopFraction) continue
+      progress.step(`minimal proxy open loop, ${step.offeredRequestsPerSecond} req/s`, step.durationS)
+      const f = await measureStep(floorPids, () => runStep(floorLoad, stepOptions))
+      floorOpenLoop.push({
+        ...toStep('open', step.connections, step.offeredRequestsPerSecond, f.measurement, null, f.mockUsage),
+        minimalProxyProcess: f.usage,
+      })
     }
     progress.step(`gateway with ${plan.inFlight.queries} queries in flight`, plan.inFlight.durationS)
     const inFlight = await runInFlight(gateway, directPid, gatewayLoad, [...mocks.values()], plan)
@@ -587,7 +609,8 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRep
         clusters: topology.clusters.map((c) => ({ name: c.name, routingGroup: c.routingGroup })),
         directTarget: topology.directTarget,
         database: databaseLabel,
-        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build), minimal proxy (node ${[...gatewayNodeFlags, '--import', 'tsx', 'harness/capacity/minimal-proxy.ts'].join(' ')}, in front of ${topology.directTarget}), each mock coordinator and the embedded database in separate processes on one machine`,
+        workers,
+        processes: `load generator (autocannon), gateway (node ${[...gatewayNodeFlags, startScriptEntry].join(' ')}, as npm start after npm run build, ${workers === 1 ? 'one process' : `a primary and ${workers} worker processes, node:cluster scheduling ${schedulingPolicyOf(process.env) === 'none' ? 'none (the kernel spreads connections)' : 'round-robin (the primary hands out connections)'}`}), minimal proxy (node ${[...gatewayNodeFlags, '--import', 'tsx', 'harness/capacity/minimal-proxy.ts'].join(' ')}, in front of ${topology.directTarget}), each mock coordinator and the embedded database in separate processes on one machine`,
       },
       protocol: { sql: capacitySql, requestsPerQuery, headers: topology.headers },
       direct,

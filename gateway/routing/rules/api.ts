@@ -108,6 +108,11 @@ export interface RulesApiOptions {
   analyzeRequest: boolean
   /** The file selector in force, reloaded after an update so the change applies at once. */
   selector?: { reload?: () => Promise<unknown> } | undefined
+  /**
+   * Wraps each update (file write and reload); a data-plane worker takes the gateway-wide lock and
+   * has every other worker reload before the update answers. Absent: the update runs as is.
+   */
+  coordinateUpdate?: ((update: () => Promise<RoutingRule[]>) => Promise<RoutingRule[]>) | undefined
 }
 
 function envelope(data: unknown): { code: number; msg: string; data: unknown } {
@@ -177,9 +182,12 @@ export const rulesApi: FastifyPluginAsync<RulesApiOptions> = async (app: Fastify
       )
     }
     try {
-      const rules = await updateRoutingRule(path(), parsed.data, { analyzeRequest: options.analyzeRequest })
-      await options.selector?.reload?.()
-      return envelope(rules)
+      const update = async () => {
+        const rules = await updateRoutingRule(path(), parsed.data, { analyzeRequest: options.analyzeRequest })
+        await options.selector?.reload?.()
+        return rules
+      }
+      return envelope(await (options.coordinateUpdate?.(update) ?? update()))
     } catch (error) {
       return sendError(reply, error)
     }
