@@ -69,7 +69,7 @@ describe('a live run and a simulated run of the same scenario and seed', () => {
       expect(liveDecisions.size).toBe(result.queries.length)
       expect(Object.fromEntries(simDecisions)).toEqual(Object.fromEntries(liveDecisions))
       // Retried POSTs are decided again live; without retries the digests agree exactly.
-      if (liveTrace.filter((record) => record.kind === 'routed').length === result.digested.length) {
+      if (liveTrace.filter((record) => record.kind === 'routed').length === result.decisions.length) {
         expect(built.report.routingDecisionDigest).toBe(live.report.routingDecisionDigest)
       }
     },
