@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   compareAsJson,
   type DigestedDecision,
+  type RoutingVerdict,
   routingDecisionDigest,
   routingDecisionDigestOf,
 } from './digest.ts'
@@ -66,6 +67,19 @@ describe('routingDecisionDigest', () => {
             routingDecisionDigestOf(
               decisions.map((decision) => decision.traceToken),
               (index) => ({ ...(decisions[index] as DigestedDecision) }),
+            ),
+          ).toBe(referenceDigest(decisions))
+          // One verdict object for equal verdicts, as a columnar store hands them out.
+          const verdicts = new Map<string, RoutingVerdict>()
+          expect(
+            routingDecisionDigestOf(
+              decisions.map((decision) => decision.traceToken),
+              (index) => {
+                const { traceToken: _, ...verdict } = decisions[index] as DigestedDecision
+                const key = JSON.stringify(verdict)
+                if (!verdicts.has(key)) verdicts.set(key, verdict)
+                return verdicts.get(key) as RoutingVerdict
+              },
             ),
           ).toBe(referenceDigest(decisions))
         },

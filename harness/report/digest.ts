@@ -36,15 +36,19 @@ export function routingDecisionDigest(decisions: readonly DigestedDecision[]): s
   )
 }
 
+/** A decision without its trace token: what was decided. */
+export type RoutingVerdict = Omit<DigestedDecision, 'traceToken'>
+
 /**
  * The same digest over decisions a store hands out one at a time: `traceTokens[i]` is decision
- * i's token and `decisionAt(i)` the decision. A million-decision simulation keeps its decisions in
- * columns; the lines are ordered without being built (the token decides the order of two lines
- * unless equal) and built one at a time while hashing. digest.test.ts holds it to the definition.
+ * i's token and `verdictAt(i)` what it decided. A million-decision simulation keeps its decisions
+ * in columns; the lines are ordered without being built (the token decides the order of two lines
+ * unless equal) and built one at a time while hashing. A store that hands out one object for equal
+ * verdicts has each verdict's JSON made once. digest.test.ts holds it to the definition.
  */
 export function routingDecisionDigestOf(
   traceTokens: readonly string[],
-  decisionAt: (index: number) => DigestedDecision,
+  verdictAt: (index: number) => RoutingVerdict,
 ): string {
   const count = traceTokens.length
   const json = new JsonOf()
@@ -57,8 +61,8 @@ export function routingDecisionDigestOf(
     kinds[index] = tokenKinds(token)
   }
   const tied = (a: number, b: number): number => {
-    const lineA = json.rest(decisionAt(a))
-    const lineB = json.rest(decisionAt(b))
+    const lineA = json.rest(verdictAt(a))
+    const lineB = json.rest(verdictAt(b))
     return lineA < lineB ? -1 : lineA > lineB ? 1 : 0
   }
   order.sort((a, b) => {
@@ -68,19 +72,23 @@ export function routingDecisionDigestOf(
     return compareAsJson(tokenA, tokenB, (kinds[a] as number) | (kinds[b] as number))
   })
   const hash = createHash('sha256')
-  let chunk = ''
+  const lines = new Array<string>(linesPerHashUpdate)
+  let filled = 0
   for (let position = 0; position < count; position++) {
     const index = order[position] as number
-    chunk += `[${json.of(traceTokens[index] as string)},${json.rest(decisionAt(index))}\n`
-    if (position % linesPerHashUpdate === linesPerHashUpdate - 1) {
-      hash.update(chunk)
-      chunk = ''
+    const token = traceTokens[index] as string
+    const tokenJson = ((kinds[index] as number) & escaped) === 0 ? `"${token}"` : JSON.stringify(token)
+    lines[filled++] = `[${tokenJson},${json.rest(verdictAt(index))}\n`
+    if (filled === linesPerHashUpdate) {
+      hash.update(lines.join(''))
+      filled = 0
     }
   }
-  hash.update(chunk)
+  hash.update(lines.slice(0, filled).join(''))
   return `sha256:${hash.digest('hex')}`
 }
 
+/** Bits of a token's kind: JSON escapes one of its characters; it holds one below '"'. */
 const escaped = 1
 const hasBelowQuote = 2
 
@@ -125,6 +133,7 @@ function tokenKinds(token: string): number {
 class JsonOf {
   readonly #names = new Map<string, string>()
   readonly #lists = new Map<readonly string[], string>()
+  readonly #verdicts = new Map<RoutingVerdict, string>()
 
   of(value: string | null): string {
     if (value === null) return 'null'
@@ -137,7 +146,16 @@ class JsonOf {
   }
 
   /** The line after the trace token. */
-  rest(decision: DigestedDecision): string {
+  rest(verdict: RoutingVerdict): string {
+    let rest = this.#verdicts.get(verdict)
+    if (rest === undefined) {
+      rest = this.#restOf(verdict)
+      if (this.#verdicts.size < digestJsonCacheEntriesMax) this.#verdicts.set(verdict, rest)
+    }
+    return rest
+  }
+
+  #restOf(decision: RoutingVerdict): string {
     let candidates = this.#lists.get(decision.candidates)
     if (candidates === undefined) {
       candidates = JSON.stringify([...decision.candidates].sort())
