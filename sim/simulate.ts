@@ -666,6 +666,17 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       pushArrival(arrivals)
       return
     }
+    const waves = spec.spec.waves
+    if (waves !== undefined) {
+      // As the harness drives them: a monitor round, then the wave's POSTs one at a time, each
+      // once the previous query is in its coordinator; live the POSTs take milliseconds, here none.
+      for (let first = 1; first <= spec.queries; first += waves.size) {
+        monitorRound()
+        const last = Math.min(spec.queries, first + waves.size - 1)
+        for (let seq = first; seq <= last; seq++) submit(newQuery(client))
+      }
+      return
+    }
     const workers = Math.min(spec.spec.concurrency ?? 1, spec.queries)
     for (let worker = 0; worker < workers; worker++) events.push(nowMs, { kind: 'next', client })
   }

@@ -226,6 +226,49 @@ describe('client workload driver', () => {
     expect((await done).every((q) => q.outcome.state === 'FINISHED')).toBe(true)
   })
 
+  it('sends waves: a monitor round, then each POST once the previous query is past its first poll', async () => {
+    let release = () => {}
+    plan.holdExecuting = new Promise((resolve) => {
+      release = resolve
+    })
+    const events: string[] = []
+    const done = driveClient({
+      spec: spec({ queries: 5, waves: { size: 2 } }),
+      scenario: 's',
+      seed: 1,
+      gatewayUrls: [baseUrl],
+      dispatcher: agent,
+      monitorRound: async () => {
+        events.push(`round after ${seen.filter((r) => r.method === 'POST').length} POSTs`)
+      },
+    })
+    // Every query submitted while none has ended: the waves do not wait for queries to end.
+    await expect.poll(() => inFlight, { timeout: 5000 }).toBe(5)
+    release()
+    expect((await done).every((q) => q.outcome.state === 'FINISHED')).toBe(true)
+    expect(events).toEqual(['round after 0 POSTs', 'round after 2 POSTs', 'round after 4 POSTs'])
+    // POST, its queued poll (asked not to wait), the next POST: one query at a time.
+    const submissions = seen
+      .filter((r) => r.method === 'POST' || r.url.includes('/queued/'))
+      .map((r) => `${r.method} ${r.headers['x-trino-trace-token']}`)
+    expect(submissions).toEqual([1, 2, 3, 4, 5].flatMap((n) => [`POST s/c/${n}`, `GET s/c/${n}`]))
+    const queuedPolls = seen.filter((r) => r.url.includes('/queued/'))
+    expect(queuedPolls.every((r) => r.url.endsWith('?maxWait=0s'))).toBe(true)
+  })
+
+  it('refuses waves without a way to run monitor rounds, and waves with concurrency', async () => {
+    await expect(
+      driveClient({
+        spec: spec({ queries: 2, waves: { size: 1 } }),
+        scenario: 's',
+        seed: 1,
+        gatewayUrls: [baseUrl],
+        dispatcher: agent,
+      }),
+    ).rejects.toThrow(/monitor rounds/)
+    expect(() => spec({ queries: 2, waves: { size: 1 }, concurrency: 2 })).toThrow(/waves alone/)
+  })
+
   it('draws arrival times and SQL from the seed and trace token only', () => {
     const open = spec({ queries: 50, arrivalRatePerSecond: 10 })
     const offsets = arrivalOffsetsMs(open, 's', 42)
