@@ -36,6 +36,15 @@ describe('seeded randomness', () => {
       ),
       { numRuns: 300 },
     )
+    // rngFor keys with the seed and the key apart; the key bytes must be those of the whole text.
+    fc.assert(
+      fc.property(fc.integer(), fc.string({ maxLength: 400 }), (seed, key) => {
+        const ours = rngFor(seed, key)
+        const reference = referenceRng(`${seed}\u0000${key}`)
+        for (let draw = 0; draw < 5; draw++) expect(ours()).toBe(reference())
+      }),
+      { numRuns: 300 },
+    )
     const keyed = rngFor(2024, 'weighted-fair/large-customer/1')
     const reference = referenceRng('2024\u0000weighted-fair/large-customer/1')
     expect([keyed(), keyed(), keyed()]).toEqual([reference(), reference(), reference()])

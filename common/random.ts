@@ -17,7 +17,7 @@ export function randomSeed(): number {
 
 /** A PRNG for (seed, key): the same pair always yields the same sequence. */
 export function rngFor(seed: number | string, key: string): Rng {
-  return arc4Rng(`${seed}\u0000${key}`)
+  return arc4Rng(`${seed}\u0000`, key)
 }
 
 /**
@@ -28,7 +28,7 @@ export function rngFor(seed: number | string, key: string): Rng {
  */
 export function scratchRngFor(seed: number | string, key: string): Rng {
   const generation = ++scratchGeneration
-  scratchArc4.reset(`${seed}\u0000${key}`)
+  scratchArc4.reset(`${seed}\u0000`, key)
   return () => {
     if (generation !== scratchGeneration) {
       throw new Error('a scratch PRNG was drawn from after the next scratchRngFor call')
@@ -39,7 +39,7 @@ export function scratchRngFor(seed: number | string, key: string): Rng {
 
 /** A PRNG for a whole run, for sequential draws whose order is itself deterministic. */
 export function rngForRun(seed: number | string): Rng {
-  return arc4Rng(String(seed))
+  return arc4Rng(String(seed), '')
 }
 
 /** seedrandom's reference implementation, for the test that holds `arc4Rng` to it. */
@@ -65,9 +65,9 @@ const arc4Key = new Uint8Array(arc4Width)
  * routed query and per simulated query, so this is on the hot path; random.test.ts checks the
  * two agree on arbitrary seeds.
  */
-function arc4Rng(seed: string): Rng {
+function arc4Rng(seedHead: string, seedTail: string): Rng {
   const state = new Arc4(arc4Identity.slice())
-  state.reset(seed)
+  state.reset(seedHead, seedTail)
   return () => state.next()
 }
 
@@ -81,18 +81,17 @@ class Arc4 {
     this.#s = s
   }
 
-  /** Keys the generator with `seed`, as seedrandom does. */
-  reset(seed: string): void {
+  /**
+   * Keys the generator with the seed `seedHead + seedTail`, as seedrandom does; given in two
+   * parts so that a PRNG per query does not build (and flatten) a new string for its seed.
+   */
+  reset(seedHead: string, seedTail: string): void {
     // mixkey: the seed's characters smeared into at most 256 key bytes (one 0 byte for "").
     const key = arc4Key
-    const keyLength = Math.max(1, Math.min(seed.length, arc4Width))
+    const keyLength = Math.max(1, Math.min(seedHead.length + seedTail.length, arc4Width))
     key.fill(0, 0, keyLength)
-    let smear = 0
-    for (let index = 0; index < seed.length; index++) {
-      const at = arc4Mask & index
-      smear ^= key[at]! * 19
-      key[at] = arc4Mask & (smear + seed.charCodeAt(index))
-    }
+    const smear = mixKey(key, seedHead, 0, 0)
+    mixKey(key, seedTail, seedHead.length, smear)
     // The key schedule, then the 256 dropped bytes (RC4-drop[256]), whose output nobody reads.
     const s = this.#s
     for (let i = 0; i < arc4Width; i++) s[i] = i
@@ -149,6 +148,17 @@ class Arc4 {
     this.#j = j
     return s[arc4Mask & (u + t)]!
   }
+}
+
+/** seedrandom's mixkey over `text` at seed position `offset`; returns the smear carried on. */
+function mixKey(key: Uint8Array, text: string, offset: number, smearIn: number): number {
+  let smear = smearIn
+  for (let index = 0; index < text.length; index++) {
+    const at = arc4Mask & (offset + index)
+    smear ^= key[at]! * 19
+    key[at] = arc4Mask & (smear + text.charCodeAt(index))
+  }
+  return smear
 }
 
 const scratchArc4 = new Arc4(arc4Identity.slice())
