@@ -672,8 +672,8 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
     }
     const waves = spec.spec.waves
     if (waves !== undefined) {
-      // As the harness drives them: a monitor round, then the wave's POSTs one at a time, each
-      // once the previous query is in its coordinator; live the POSTs take milliseconds, here none.
+      // As the harness drives them: a monitor round, then the wave's POSTs one at a time, every
+      // query in its coordinator before the next round; live that takes milliseconds, here none.
       for (let first = 1; first <= spec.queries; first += waves.size) {
         monitorRound()
         const last = Math.min(spec.queries, first + waves.size - 1)

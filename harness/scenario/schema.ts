@@ -266,7 +266,7 @@ export const clientSchema = z
       .strictObject({ size: z.number().int().min(1).max(concurrencyMax) })
       .optional()
       .describe(
-        'Waves: before each wave of `size` queries every gateway runs one monitor round, then the POSTs go one after another, each once the previous query is in its coordinator; the router so decides on counts the scenario determines (docs/scenarios.md)',
+        'Waves: before each wave of `size` queries every gateway runs one monitor round, then the POSTs go one after another and every query of the wave reaches its coordinator before the next round; the router so decides on counts the scenario determines (docs/scenarios.md)',
       ),
     start: z
       .strictObject({ at: duration.optional(), after: name('action').optional() })

@@ -79,6 +79,8 @@ export interface QueryRequest {
   dispatcher: Dispatcher
   /** Called once when a response first shows the query past QUEUED. */
   onRunning?: (() => void) | undefined
+  /** Called once the POST is answered (the gateway has routed it), or when the query ends before. */
+  onPosted?: (() => void) | undefined
   /**
    * Called once the coordinator holds the query in its scheduler: when the first poll is answered
    * (Trino submits a query on its first poll), or when the query ends before one. With it, the
@@ -226,8 +228,15 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
     nextUri = final ? undefined : (body.nextUri as string)
   }
 
+  let posted = false
+  const markPosted = (): void => {
+    if (posted) return
+    posted = true
+    query.onPosted?.()
+  }
   let submitted = false
   const markSubmitted = (): void => {
+    markPosted()
     if (submitted) return
     submitted = true
     query.onSubmitted?.()
@@ -259,6 +268,7 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
   try {
     const submitUrl = `${trimSlash(gatewayAt(query.gatewayUrls, query.submitGateway))}/v1/statement`
     last = await send('POST', query.submitGateway, submitUrl, query.sql)
+    markPosted()
     observe(last)
     if (queryId === undefined) {
       throw new ClientFailure(
