@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { pickIndex, referenceRng, rngFor, rngForRun } from './random.ts'
+import { pickIndex, referenceRng, rngFor, rngForRun, scratchRngFor } from './random.ts'
 
 describe('seeded randomness', () => {
   it('gives the same draws for the same seed and key, whatever else was drawn before', () => {
@@ -36,8 +36,37 @@ describe('seeded randomness', () => {
       ),
       { numRuns: 300 },
     )
+    // rngFor keys with the seed and the key apart; the key bytes must be those of the whole text.
+    fc.assert(
+      fc.property(fc.integer(), fc.string({ maxLength: 400 }), (seed, key) => {
+        const ours = rngFor(seed, key)
+        const reference = referenceRng(`${seed}\u0000${key}`)
+        for (let draw = 0; draw < 5; draw++) expect(ours()).toBe(reference())
+      }),
+      { numRuns: 300 },
+    )
     const keyed = rngFor(2024, 'weighted-fair/large-customer/1')
     const reference = referenceRng('2024\u0000weighted-fair/large-customer/1')
     expect([keyed(), keyed(), keyed()]).toEqual([reference(), reference(), reference()])
+  })
+
+  it('scratchRngFor draws what rngFor draws, and refuses a draw once the next one is built', () => {
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        fc.string({ maxLength: 300 }),
+        fc.integer({ min: 1, max: 40 }),
+        (seed, key, draws) => {
+          const keyed = rngFor(seed, key)
+          const scratch = scratchRngFor(seed, key)
+          for (let draw = 0; draw < draws; draw++) expect(scratch()).toBe(keyed())
+        },
+      ),
+      { numRuns: 300 },
+    )
+    const stale = scratchRngFor(1, 'a')
+    stale()
+    scratchRngFor(1, 'b')
+    expect(() => stale()).toThrow(/after the next scratchRngFor call/)
   })
 })

@@ -100,7 +100,8 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
     abort.abort()
   }, runDurationMsMax)
   try {
-    const queries = await runWorkload(loaded, topology, seed, abort, options.onProgress)
+    const roundsEndedAtMs: number[] = []
+    const queries = await runWorkload(loaded, topology, seed, abort, options.onProgress, roundsEndedAtMs)
     if (options.signal?.aborted) throw new HarnessError('INTERRUPTED', 'the topology was torn down')
     if (timedOut) throw new HarnessError('RUN_TIMEOUT', `${runDurationMsMax} ms (runDurationMsMax)`)
     const clusterQueries = gatherClusterQueries(topology)
@@ -120,6 +121,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
       })),
       queries: observed.map(toReportQuery),
       routingDecisionDigest: routingDecisionDigest(digestedDecisions(topology, observed)),
+      ...monitorRoundsOf(roundsEndedAtMs, clusterQueries),
     }
     await writeReportFiles(
       reportDir,
@@ -142,6 +144,19 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions = 
   }
 }
 
+/** The report's `monitorRounds`, when the harness drove any. */
+function monitorRoundsOf(
+  roundsEndedAtMs: readonly number[],
+  clusterQueries: readonly ClusterQuery[],
+): Pick<Report, 'monitorRounds'> {
+  const lastMs = roundsEndedAtMs.at(-1)
+  if (lastMs === undefined) return {}
+  const endedBefore = clusterQueries.filter(
+    (record) => record.finishedAtMs !== undefined && record.finishedAtMs <= lastMs,
+  ).length
+  return { monitorRounds: { driven: roundsEndedAtMs.length, queriesEndedBeforeLast: endedBefore } }
+}
+
 /** A gateway given by URL is one instance the harness cannot restart. */
 function refuseBlackBox(loaded: LoadedScenario): void {
   const { scenario } = loaded
@@ -149,6 +164,9 @@ function refuseBlackBox(loaded: LoadedScenario): void {
     ...(scenario.gateway.instances > 1 ? [`gateway.instances is ${scenario.gateway.instances}`] : []),
     ...scenario.actions.flatMap((action, index) =>
       action.restartGateway === undefined ? [] : [`actions[${index}] restarts a gateway`],
+    ),
+    ...scenario.clients.flatMap((client) =>
+      client.waves === undefined ? [] : [`client ${client.name} has the gateway run monitor rounds (waves)`],
     ),
   ]
   if (reasons.length > 0) {
@@ -165,6 +183,7 @@ async function runWorkload(
   seed: number,
   abort: AbortController,
   onProgress: RunOptions['onProgress'],
+  roundsEndedAtMs: number[],
 ): Promise<ClientQuery[]> {
   const signal = abort.signal
   const abortRun = () => abort.abort()
@@ -227,6 +246,10 @@ async function runWorkload(
       dispatcher: topology.dispatcher,
       signal,
       onQueryRunning: () => runningByClient.set(spec.name, (runningByClient.get(spec.name) ?? 0) + 1),
+      monitorRound: async () => {
+        await topology.monitorRound()
+        roundsEndedAtMs.push(Date.now())
+      },
       onQueryDone: (query) => {
         progress.done++
         if (query.outcome.state !== 'FINISHED') progress.failed++

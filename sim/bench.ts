@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { codeVersion } from '../harness/report/report.ts'
 import { loadScenarioFile } from '../harness/scenario/loader.ts'
 import { simReportsRoot } from './cli.ts'
 import { buildReport } from './report.ts'
@@ -21,6 +22,11 @@ export const benchRatePerSecond = 200
 export const benchQueriesDefault = 1_000_000
 export const benchTargetMs = 30_000
 export const determinismQueries = 20_000
+/**
+ * The code version the bench's reports carry instead of the commit: their digests then compare
+ * across commits, so a change meant to be faster shows it decides and reports exactly as before.
+ */
+export const benchCodeVersion = 'bench'
 
 export interface BenchRun {
   queries: number
@@ -44,7 +50,7 @@ export async function benchRun(queries: number, seed?: number): Promise<BenchRun
   const startedMs = performance.now()
   const topology = buildTopology(loaded, overrides)
   const result = await simulate(topology, { keepDecisions: false })
-  const built = buildReport(result, overrides)
+  const built = buildReport(result, overrides, benchCodeVersion)
   return {
     queries,
     clusters: result.clusters.length,
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
   const second = await benchRun(determinismQueries)
   const bench = {
     scenario: path.relative(process.cwd(), benchScenarioFile),
+    codeVersion: codeVersion(),
     machine: {
       cpus: availableParallelism(),
       loadAverage1mBefore: loadBefore,
@@ -94,7 +101,9 @@ async function main(): Promise<void> {
     `- ${main.queries} queries over ${main.clusters} clusters with resource groups (${bench.scenario}, ${benchRatePerSecond} queries/s offered): **${(main.wallMs / 1000).toFixed(1)} s** wall (${bench.queriesPerSecondWall} queries/s), target < ${benchTargetMs / 1000} s: ${bench.withinTarget ? 'met' : '**not met**'}`,
     `- ${(main.virtualMs / 1000).toFixed(0)} s of virtual time, ${main.events} events; expectations ${main.passed ? 'hold' : '**fail**'}`,
     `- machine: ${bench.machine.cpus} CPUs, 1-minute load average ${bench.machine.loadAverage1mBefore.toFixed(2)} before, ${bench.machine.loadAverage1mAfter.toFixed(2)} after (other work on the machine slows the figure)`,
+    `- report digest of the ${main.queries}-query run (code version fixed to "${benchCodeVersion}", so it compares across commits): ${main.reportDigest}; routing decision digest ${main.routingDecisionDigest}`,
     `- determinism: two runs of ${determinismQueries} queries with the same seed: report digests ${bench.determinism.identical ? 'identical' : '**differ**'} (${first.reportDigest}, ${second.reportDigest})`,
+    `- code: ${bench.codeVersion}`,
     '',
   ].join('\n')
   writeFileSync(path.join(simReportsRoot, 'bench.md'), md)

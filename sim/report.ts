@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { checkExpectations, type ExpectationResult } from '../harness/expect/expectations.ts'
-import { routingDecisionDigest } from '../harness/report/digest.ts'
 import { junitXml } from '../harness/report/junit.ts'
 import { codeVersion, type Report, toReportQuery } from '../harness/report/report.ts'
 import { clusterQueries, observedQueries, type SimQuery, type SimResult } from './simulate.ts'
@@ -92,7 +91,10 @@ export function buildReport(
   version = codeVersion(),
 ): BuiltReport {
   const { scenario } = result.topology
-  const observed = observedQueries(result)
+  const observed = observedQueries(
+    result,
+    scenario.expectations.some((spec) => spec.kind === 'backendHeader'),
+  )
   // Only balance of in-flight peaks and start shares read the clusters' own records.
   const readsClusterRecords = scenario.expectations.some(
     (spec) => spec.kind === 'startShares' || (spec.kind === 'balance' && spec.measure === 'inFlightPeak'),
@@ -101,6 +103,7 @@ export function buildReport(
     queries: observed,
     clusterQueries: readsClusterRecords ? clusterQueries(result) : [],
   })
+  const tallies = tally(result)
   const report: SimReport = {
     scenario: scenario.name,
     seed: result.topology.seed,
@@ -113,7 +116,7 @@ export function buildReport(
       actual,
     })),
     queries: observed.slice(0, reportQueriesListedMax).map(toReportQuery),
-    routingDecisionDigest: routingDecisionDigest(result.digested),
+    routingDecisionDigest: result.decisions.digest((index) => (result.queries[index] as SimQuery).traceToken),
     simulation: {
       overrides,
       queriesTotal: result.queries.length,
@@ -121,11 +124,11 @@ export function buildReport(
       clustersTotal: result.clusters.length,
       virtualDurationMs: result.endMs,
       eventsProcessed: result.eventsProcessed,
-      decisions: result.digested.length,
-      clusters: clusterRows(result),
-      resourceGroups: resourceGroupRows(result),
-      routingGroups: keyRows(result.queries, (query) => query.routingGroup ?? '(none)'),
-      clients: keyRows(result.queries, (query) => query.client.spec.spec.name),
+      decisions: result.decisions.length,
+      clusters: clusterRows(result, tallies),
+      resourceGroups: resourceGroupRows(result, tallies),
+      routingGroups: keyRows(tallies.routingGroups),
+      clients: keyRows(tallies.clients),
     },
   }
   const json = `${JSON.stringify(report, null, 2)}\n`
@@ -136,51 +139,130 @@ function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`
 }
 
-function figures(values: number[]): LatencyFigures {
-  if (values.length === 0) return { p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 }
-  const sorted = Float64Array.from(values).sort()
-  // Nearest rank, as the harness's percentile; whole ms, as a live run measures them.
-  const at = (p: number) =>
-    Math.round(sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? 0)
-  return { p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), maxMs: Math.round(sorted[sorted.length - 1] ?? 0) }
+/**
+ * Values whose percentiles a row reports, in a growable Float64Array: a million-query run fills
+ * eight of them a million long, and plain arrays of boxed numbers cost most of the report's time.
+ */
+class Sample {
+  #values = new Float64Array(64)
+  #count = 0
+
+  add(value: number): void {
+    if (this.#count === this.#values.length) {
+      const grown = new Float64Array(this.#values.length * 2)
+      grown.set(this.#values)
+      this.#values = grown
+    }
+    this.#values[this.#count++] = value
+  }
+
+  figures(): LatencyFigures {
+    if (this.#count === 0) return { p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 }
+    const sorted = this.#values.subarray(0, this.#count).sort()
+    // Nearest rank, as the harness's percentile; whole ms, as a live run measures them.
+    const at = (p: number) =>
+      Math.round(sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? 0)
+    return { p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), maxMs: Math.round(sorted[sorted.length - 1] ?? 0) }
+  }
 }
 
-const totalMs = (query: SimQuery) => (query.finishedAtMs ?? query.submittedAtMs) - query.submittedAtMs
-const queuedMs = (query: SimQuery) =>
-  (query.startedAtMs ?? query.finishedAtMs ?? query.submittedAtMs) - query.submittedAtMs
-const clusterWaitMs = (query: SimQuery) =>
-  query.createdAtMs === undefined
-    ? undefined
-    : (query.startedAtMs ?? query.finishedAtMs ?? query.createdAtMs) - query.createdAtMs
+/** One row's counts and two samples, filled in one pass over the queries. */
+class Tally {
+  queries = 0
+  finished = 0
+  failed = 0
+  readonly first = new Sample()
+  readonly second = new Sample()
 
-function clusterRows(result: SimResult): ClusterRow[] {
-  const byCluster = result.clusters.map(() => [] as SimQuery[])
-  for (const query of result.queries)
-    if (query.cluster !== undefined) byCluster[query.cluster.index]?.push(query)
+  count(query: SimQuery): void {
+    this.queries++
+    if (query.state === 'FINISHED') this.finished++
+    else if (query.state === 'FAILED') this.failed++
+  }
+}
+
+interface Tallies {
+  /** By cluster index; first: queue wait at the cluster, second: total latency. */
+  clusters: Tally[]
+  /** By resource group, in order of first appearance; first: queue wait, second: latency. */
+  resourceGroups: Map<string, Tally>
+  /** By routing group and by client; first: latency, second: client-side queueing. */
+  routingGroups: Map<string, Tally>
+  clients: Map<string, Tally>
+}
+
+function tallyOf(tallies: Map<string, Tally>, key: string): Tally {
+  let tally = tallies.get(key)
+  if (tally === undefined) {
+    tally = new Tally()
+    tallies.set(key, tally)
+  }
+  return tally
+}
+
+/** Every row's figures from one pass over the queries. */
+function tally(result: SimResult): Tallies {
+  const tallies: Tallies = {
+    clusters: result.clusters.map(() => new Tally()),
+    resourceGroups: new Map(),
+    routingGroups: new Map(),
+    clients: new Map(),
+  }
+  for (const query of result.queries) {
+    const submittedAtMs = query.submittedAtMs
+    const finishedAtMs = query.finishedAtMs ?? submittedAtMs
+    const totalMs = finishedAtMs - submittedAtMs
+    const queuedMs = (query.startedAtMs ?? finishedAtMs) - submittedAtMs
+    const clusterWaitMs =
+      query.createdAtMs === undefined
+        ? undefined
+        : (query.startedAtMs ?? query.finishedAtMs ?? query.createdAtMs) - query.createdAtMs
+    if (query.cluster !== undefined) {
+      const row = tallies.clusters[query.cluster.index] as Tally
+      row.count(query)
+      if (clusterWaitMs !== undefined) row.first.add(clusterWaitMs)
+      row.second.add(totalMs)
+    }
+    if (query.resourceGroup !== undefined) {
+      const row = tallyOf(tallies.resourceGroups, query.resourceGroup)
+      row.count(query)
+      if (clusterWaitMs !== undefined) row.first.add(clusterWaitMs)
+      row.second.add(totalMs)
+    }
+    const routingGroup = tallyOf(tallies.routingGroups, query.routingGroup ?? '(none)')
+    routingGroup.count(query)
+    routingGroup.first.add(totalMs)
+    routingGroup.second.add(queuedMs)
+    const client = tallyOf(tallies.clients, query.client.spec.spec.name)
+    client.count(query)
+    client.first.add(totalMs)
+    client.second.add(queuedMs)
+  }
+  return tallies
+}
+
+function clusterRows(result: SimResult, tallies: Tallies): ClusterRow[] {
   return result.clusters.map((cluster) => {
-    const members = byCluster[cluster.index] ?? []
+    const row = tallies.clusters[cluster.index] as Tally
     return {
       cluster: cluster.name,
       routingGroup: cluster.routingGroup,
-      queries: members.length,
-      finished: members.filter((query) => query.state === 'FINISHED').length,
-      failed: members.filter((query) => query.state === 'FAILED').length,
+      queries: row.queries,
+      finished: row.finished,
+      failed: row.failed,
       runningPeak: cluster.runningPeak,
       queuedPeak: cluster.queuedPeak,
-      queueWait: figures(members.flatMap((query) => clusterWaitMs(query) ?? [])),
-      latency: figures(members.map(totalMs)),
+      queueWait: row.first.figures(),
+      latency: row.second.figures(),
     }
   })
 }
 
-function resourceGroupRows(result: SimResult): ResourceGroupRow[] {
-  const members = new Map<string, SimQuery[]>()
-  for (const query of result.queries) {
-    if (query.resourceGroup === undefined) continue
-    const list = members.get(query.resourceGroup)
-    if (list === undefined) members.set(query.resourceGroup, [query])
-    else list.push(query)
-  }
+function byKey<T>(rows: Map<string, T>): Array<[string, T]> {
+  return [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+function resourceGroupRows(result: SimResult, tallies: Tallies): ResourceGroupRow[] {
   const clocks = new Map<string, { queuedPeak: number; starvedMs: number; stretchMax: number }>()
   for (const cluster of result.clusters) {
     for (const [group, clock] of cluster.groupClock) {
@@ -191,42 +273,31 @@ function resourceGroupRows(result: SimResult): ResourceGroupRow[] {
       clocks.set(group, sum)
     }
   }
-  return [...members]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([group, list]) => {
-      const clock = clocks.get(group)
-      return {
-        resourceGroup: group,
-        queries: list.length,
-        finished: list.filter((query) => query.state === 'FINISHED').length,
-        failed: list.filter((query) => query.state === 'FAILED').length,
-        queuedPeak: clock?.queuedPeak ?? 0,
-        queueWait: figures(list.flatMap((query) => clusterWaitMs(query) ?? [])),
-        latency: figures(list.map(totalMs)),
-        starvationMs: clock?.starvedMs ?? 0,
-        starvationStretchMsMax: clock?.stretchMax ?? 0,
-      }
-    })
+  return byKey(tallies.resourceGroups).map(([group, row]) => {
+    const clock = clocks.get(group)
+    return {
+      resourceGroup: group,
+      queries: row.queries,
+      finished: row.finished,
+      failed: row.failed,
+      queuedPeak: clock?.queuedPeak ?? 0,
+      queueWait: row.first.figures(),
+      latency: row.second.figures(),
+      starvationMs: clock?.starvedMs ?? 0,
+      starvationStretchMsMax: clock?.stretchMax ?? 0,
+    }
+  })
 }
 
-function keyRows(queries: readonly SimQuery[], keyOf: (query: SimQuery) => string): KeyRow[] {
-  const groups = new Map<string, SimQuery[]>()
-  for (const query of queries) {
-    const key = keyOf(query)
-    const list = groups.get(key)
-    if (list === undefined) groups.set(key, [query])
-    else list.push(query)
-  }
-  return [...groups]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, list]) => ({
-      key,
-      queries: list.length,
-      finished: list.filter((query) => query.state === 'FINISHED').length,
-      failed: list.filter((query) => query.state === 'FAILED').length,
-      latency: figures(list.map(totalMs)),
-      queued: figures(list.map(queuedMs)),
-    }))
+function keyRows(tallies: Map<string, Tally>): KeyRow[] {
+  return byKey(tallies).map(([key, row]) => ({
+    key,
+    queries: row.queries,
+    finished: row.finished,
+    failed: row.failed,
+    latency: row.first.figures(),
+    queued: row.second.figures(),
+  }))
 }
 
 export interface ReportContext {

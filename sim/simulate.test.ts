@@ -18,6 +18,23 @@ describe('simulate', () => {
     expect(built.report.passed).toBe(true)
   })
 
+  it('runs a monitor round before each wave: the wave decides on the counts the earlier waves left', async () => {
+    const { result } = await simulated(resolveScenarioPath('least-loaded'))
+    const loadsOf = (seq: number) =>
+      result.trace.find((record) => record.traceToken === `least-loaded/load-test/${seq}`)?.loads
+    const counts = (running: number, queued: number) => ({
+      runningQueryCount: running,
+      queuedQueryCount: queued,
+      userQueuedCount: {},
+    })
+    // Wave 1 (queries 1-5) went fast, slow, fast, slow, fast; the round before query 6 counts them.
+    expect(loadsOf(6)).toEqual({ 'trino-fast': counts(3, 0), 'trino-slow': counts(2, 0) })
+    // Within a wave only the router's local increments move: query 6 went to trino-slow.
+    expect(loadsOf(7)).toEqual({ 'trino-fast': counts(3, 0), 'trino-slow': counts(3, 0) })
+    // Wave 3 starts on the slow cluster's four slots full and a fifth query queued.
+    expect(loadsOf(11)).toEqual({ 'trino-fast': counts(5, 0), 'trino-slow': counts(4, 1) })
+  })
+
   it('gives byte-identical reports for the same seed, and other decisions for another seed', async () => {
     const overrides = { queries: 3000, clusters: 20, ratePerSecond: 200 }
     const first = await simulated(benchScenarioFile, overrides)

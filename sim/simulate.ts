@@ -22,7 +22,6 @@ import { emptyLocalStats, QueryCountBasedRouter } from '../gateway/routing/query
 import type { RoutingRequest } from '../gateway/routing/selector.ts'
 import type { BackendRecord } from '../gateway/store/types.ts'
 import type { ClusterQuery, ObservedQuery } from '../harness/expect/expectations.ts'
-import type { DigestedDecision } from '../harness/report/digest.ts'
 import type { ActionSpec } from '../harness/scenario/schema.ts'
 import { arrivalOffsetsMs, headersFor, sqlFor, traceTokenFor } from '../harness/workload/driver.ts'
 import {
@@ -33,10 +32,11 @@ import {
   retryDelayMsStep,
 } from '../harness/workload/trino-client.ts'
 import { queryTypeOf } from '../mock-trino/sql.ts'
-import { parseDirective } from '../mock-trino/workload/directive.ts'
+import { type Directive, parseDirective } from '../mock-trino/workload/directive.ts'
 import { planQuery, type QueryPlan } from '../mock-trino/workload/model.ts'
 import { parseClientTagsHeader } from '../trino/resource-groups/selectors.ts'
 import type { QueryScheduler } from '../trino/scheduler.ts'
+import { DecisionLog } from './decision-log.ts'
 import { simError } from './errors.ts'
 import { EventQueue } from './events.ts'
 import { decide, pickerFor } from './routing.ts'
@@ -122,7 +122,15 @@ export interface SimClient {
   index: number
   /** The POST's headers, names lower-cased, but for the trace token (see `headersOf`). */
   headerTemplate: Record<string, string>
+  /**
+   * The headers the router reads, the template and the POST's trace token: one object per client,
+   * rewritten for each POST, since a decision reads them only while it is made (a kept record
+   * copies them) and a copy per POST was a second of a million-query run.
+   */
+  routedHeaders: Record<string, string>
   clientTags: string[]
+  /** `<scenario>/<client>/`, the trace tokens' common start. */
+  traceTokenPrefix: string
   nextSeq: number
   ended: number
   queriesPastQueued: number
@@ -136,16 +144,29 @@ type Event =
   | { kind: 'end'; query: SimQuery }
   | { kind: 'timeout'; query: SimQuery }
   | { kind: 'next'; client: SimClient }
+  | { kind: 'arrival'; arrivals: Arrivals }
   | { kind: 'monitor' }
   | { kind: 'actionDue'; index: number }
   | { kind: 'faultEnds'; cluster: SimCluster }
+
+/**
+ * An open-loop client's arrivals, fed to the event queue one at a time in the places reserved for
+ * them when the client started: the queue holds one arrival per client instead of all of them.
+ */
+interface Arrivals {
+  client: SimClient
+  startMs: number
+  offsetsMs: number[]
+  firstSeq: number
+  next: number
+}
 
 export interface SimResult {
   topology: SimTopology
   queries: SimQuery[]
   clusters: SimCluster[]
   /** Every routed decision in decision order (retries included), as the digest reads them. */
-  digested: DigestedDecision[]
+  decisions: DecisionLog
   /** The last routed decision of every query, by query index; empty when not kept. */
   lastDecisions: Array<RoutingDecisionRecord | undefined>
   /** Every routed decision in decision order (retries included); empty when not kept. */
@@ -163,6 +184,19 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   let nowMs = 0
   let picker: BackendPicker = pickerFor(routing)
   const totalQueries = topology.clients.reduce((sum, client) => sum + client.queries, 0)
+
+  // What the mock reads from a statement, once per distinct SQL text: every SQL comes from the
+  // clients' declared statements, so the map holds no more than the scenario declares.
+  const sqlFacts = new Map<string, { queryType: string | undefined; directive: Directive | undefined }>()
+  const sqlFactsOf = (sql: string) => {
+    let facts = sqlFacts.get(sql)
+    if (facts === undefined) {
+      const directive = parseDirective(sql)
+      facts = { queryType: queryTypeOf(sql), directive: directive.ok ? directive.directive : undefined }
+      sqlFacts.set(sql, facts)
+    }
+    return facts
+  }
 
   const clusters: SimCluster[] = []
   for (const [index, cluster] of topology.clusters.entries()) {
@@ -187,8 +221,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       downUntilMs: faults.downForMs,
       scheduler: await cluster.scheduler(),
       plan: (traceToken, sql) => {
-        const directive = parseDirective(sql)
-        return planQuery(workload, topology.seed, traceToken, directive.ok ? directive.directive : undefined)
+        return planQuery(workload, topology.seed, traceToken, sqlFactsOf(sql).directive)
       },
       active: new Map(),
       queriesCreated: 0,
@@ -225,6 +258,8 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       spec,
       index,
       headerTemplate: template,
+      routedHeaders: { ...template, 'x-trino-trace-token': '' },
+      traceTokenPrefix: traceTokenFor(scenario.name, spec.spec.name, 0).slice(0, -1),
       clientTags: parseClientTagsHeader(template['x-trino-client-tags']),
       // 1-based, as the harness driver numbers a client's queries.
       nextSeq: 1,
@@ -236,25 +271,13 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
 
   const queries: SimQuery[] = []
   // A million queries share a few lists and names: one copy each keeps the heap small.
-  const candidateLists = new Map<string, string[]>()
-  const sharedCandidates = (names: string[]): string[] => {
-    const key = names.join('\u0000')
-    const known = candidateLists.get(key)
-    if (known !== undefined) return known
-    candidateLists.set(key, names)
-    return names
-  }
-  const groupNames = new Map<string, string>()
-  const groupName = (id: readonly string[]): string => {
-    const name = id.join('.')
-    const known = groupNames.get(name)
-    if (known !== undefined) return known
-    groupNames.set(name, name)
-    return name
-  }
+  const candidateLists = new NameLists()
+  const sharedCandidates = (names: string[]): readonly string[] => candidateLists.find(names).list
+  const groupNames = new NameLists()
+  const groupName = (id: readonly string[]): string => groupNames.find(id).joined
   const lastDecision: Array<RoutingDecisionRecord | undefined> = []
   const trace: RoutingDecisionRecord[] = []
-  const digested: DigestedDecision[] = []
+  const decisions = new DecisionLog()
   let traceComplete = keepDecisions
   let ended = 0
   const progressStep = Math.max(1, Math.floor(totalQueries / 200))
@@ -300,7 +323,8 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
 
   const newQuery = (client: SimClient): SimQuery => {
     const seq = client.nextSeq++
-    const traceToken = traceTokenFor(scenario.name, client.spec.spec.name, seq)
+    // traceTokenFor's text, from the client's prefix: one string per query instead of three.
+    const traceToken = `${client.traceTokenPrefix}${seq}`
     const query: SimQuery = {
       index: queries.length,
       client,
@@ -340,11 +364,13 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   const submit = (query: SimQuery): void => {
     if (query.state !== 'PENDING') return
     query.attempts++
+    const headers = query.client.routedHeaders
+    headers['x-trino-trace-token'] = query.traceToken
     const request: RoutingRequest = {
       method: 'POST',
       path: '/v1/statement',
       queryString: '',
-      headers: headersOf(query),
+      headers,
       body: query.sql,
       remoteAddress: '127.0.0.1',
     }
@@ -362,8 +388,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       keepDecisions,
     )
     const record = decision.record
-    digested.push({
-      traceToken: query.traceToken,
+    decisions.push(query.index, {
       requestedGroup: record.requestedGroup,
       selectedGroup: record.selectedGroup,
       fallback: record.fallback,
@@ -413,7 +438,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
         user: headers['x-trino-user'] ?? '',
         source: headers['x-trino-source'],
         clientTags: query.client.clientTags,
-        queryType: queryTypeOf(query.sql),
+        queryType: sqlFactsOf(query.sql).queryType,
         resourceEstimate: {},
         priority: Number.isFinite(priority) ? priority : 1,
         createdAtMs: nowMs,
@@ -617,6 +642,14 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
 
   // --- the loop ---------------------------------------------------------------------------------
 
+  const pushArrival = (arrivals: Arrivals): void => {
+    const index = arrivals.next++
+    events.pushReserved(arrivals.startMs + (arrivals.offsetsMs[index] as number), arrivals.firstSeq + index, {
+      kind: 'arrival',
+      arrivals,
+    })
+  }
+
   const startClient = (client: SimClient): void => {
     const { spec } = client
     if (spec.queries === 0) return
@@ -626,7 +659,26 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
         scenario.name,
         topology.seed,
       )
-      for (const offset of offsets) events.push(nowMs + offset, { kind: 'next', client })
+      if (offsets.length === 0) return
+      const arrivals: Arrivals = {
+        client,
+        startMs: nowMs,
+        offsetsMs: offsets,
+        firstSeq: events.reserve(offsets.length),
+        next: 0,
+      }
+      pushArrival(arrivals)
+      return
+    }
+    const waves = spec.spec.waves
+    if (waves !== undefined) {
+      // As the harness drives them: a monitor round, then the wave's POSTs one at a time, every
+      // query in its coordinator before the next round; live that takes milliseconds, here none.
+      for (let first = 1; first <= spec.queries; first += waves.size) {
+        monitorRound()
+        const last = Math.min(spec.queries, first + waves.size - 1)
+        for (let seq = first; seq <= last; seq++) submit(newQuery(client))
+      }
       return
     }
     const workers = Math.min(spec.spec.concurrency ?? 1, spec.queries)
@@ -642,8 +694,8 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
   events.push(0, { kind: 'monitor' })
 
   let eventsProcessed = 0
-  for (let next = events.pop(); next !== undefined; next = events.pop()) {
-    nowMs = next.atMs
+  for (let event = events.pop(); event !== undefined; event = events.pop()) {
+    nowMs = events.poppedAtMs
     if (nowMs > virtualTimeMsMax) {
       throw simError(
         'SIM_RUNAWAY',
@@ -651,7 +703,6 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       )
     }
     eventsProcessed++
-    const event = next.event
     switch (event.kind) {
       case 'clientStart':
         startClient(event.client)
@@ -659,6 +710,12 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
       case 'next':
         if (event.client.nextSeq <= event.client.spec.queries) submit(newQuery(event.client))
         break
+      case 'arrival': {
+        const { arrivals } = event
+        if (arrivals.next < arrivals.offsetsMs.length) pushArrival(arrivals)
+        if (arrivals.client.nextSeq <= arrivals.client.spec.queries) submit(newQuery(arrivals.client))
+        break
+      }
       case 'submit':
         submit(event.query)
         break
@@ -707,7 +764,7 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
     topology,
     queries,
     clusters,
-    digested,
+    decisions,
     lastDecisions: keepDecisions ? lastDecision : [],
     trace: keepDecisions ? trace : [],
     traceComplete,
@@ -718,13 +775,46 @@ export async function simulate(topology: SimTopology, options: SimOptions = {}):
 
 const noHttpErrors: HttpErrorRecord[] = []
 
+/**
+ * Lists of names seen before (candidate lists, resource group ids), found without joining them:
+ * one trie node per prefix. A million decisions share a few lists, so each is kept once.
+ */
+class NameLists {
+  readonly #root: NameListNode = { list: [], joined: '', next: new Map() }
+
+  /** The first list seen equal to `names`, and its names joined with dots. */
+  find(names: readonly string[]): { list: readonly string[]; joined: string } {
+    let node = this.#root
+    for (let index = 0; index < names.length; index++) {
+      const name = names[index] as string
+      let next = node.next.get(name)
+      if (next === undefined) {
+        const list = names.slice(0, index + 1)
+        next = { list, joined: list.join('.'), next: new Map() }
+        node.next.set(name, next)
+      }
+      node = next
+    }
+    return node
+  }
+}
+
+interface NameListNode {
+  list: readonly string[]
+  joined: string
+  next: Map<string, NameListNode>
+}
+
 /** The POST's headers as the gateway and the cluster saw them (names lower-cased). */
 export function headersOf(query: SimQuery): Record<string, string> {
   return { ...query.client.headerTemplate, 'x-trino-trace-token': query.traceToken }
 }
 
-/** The queries as the harness's expectations read them. */
-export function observedQueries(result: SimResult): ObservedQuery[] {
+/**
+ * The queries as the harness's expectations read them. The POST's headers are copied per query
+ * only when asked for (a `backendHeader` expectation reads them): a million copies cost seconds.
+ */
+export function observedQueries(result: SimResult, withBackendHeaders = true): ObservedQuery[] {
   return result.queries.map((query) => {
     const startedAtMs = query.startedAtMs ?? query.finishedAtMs ?? query.submittedAtMs
     const finishedAtMs = query.finishedAtMs ?? startedAtMs
@@ -747,7 +837,7 @@ export function observedQueries(result: SimResult): ObservedQuery[] {
           ? undefined
           : Math.round((query.startedAtMs ?? finishedAtMs) - query.createdAtMs),
       httpErrors: query.httpErrors,
-      backendHeaders: query.cluster === undefined ? undefined : headersOf(query),
+      backendHeaders: query.cluster === undefined || !withBackendHeaders ? undefined : headersOf(query),
     }
   })
 }

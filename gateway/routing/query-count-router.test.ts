@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { rngFor } from '../../common/random.ts'
+import { pickIndex, rngFor } from '../../common/random.ts'
 import type { TrinoStatus } from '../clusters/trino-status.ts'
 import type { BackendRecord } from '../store/types.ts'
 import {
@@ -242,7 +242,10 @@ describe('pickLeastLoaded properties', () => {
         const minimal = keys.filter((entry) => entry.key === minimum).map((entry) => entry.name)
         if (outcome.chosen === undefined || !minimal.includes(outcome.chosen)) return false
         if (outcome.tied !== minimal.length) return false
-        return tieBreak === 'random' || outcome.chosen === minimal[0]
+        // random: the tied candidate at one seeded draw's index, in candidate order (a replay of a
+        // recorded decision depends on exactly this draw).
+        const drawn = minimal.length > 1 ? pickIndex(rngFor(seed, 'p'), minimal.length) : 0
+        return outcome.chosen === (tieBreak === 'random' ? minimal[drawn] : minimal[0])
       }),
     )
   })

@@ -56,14 +56,6 @@ export function loadKey(stats: LocalStats, user: string | undefined): [number, n
   return [userQueued, stats.queuedQueryCount, stats.runningQueryCount]
 }
 
-function compareKeys(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const difference = (a[i] ?? 0) - (b[i] ?? 0)
-    if (difference !== 0) return difference
-  }
-  return 0
-}
-
 /**
  * Trino Gateway's choice: among candidates with stats, the minimum by (user queued, cluster queued,
  * running); ties to the first in candidate order unless `tieBreak` is `random`. Then the local
@@ -71,25 +63,45 @@ function compareKeys(a: readonly number[], b: readonly number[]): number {
  * that user (the cluster-wide queue is left alone, as Trino Gateway does); otherwise one more running.
  */
 export function pickLeastLoaded(input: LeastLoadedInput): LeastLoadedPick {
-  let best: Array<{ name: string; stats: LocalStats }> = []
-  let bestKey: [number, number, number] | undefined
-  for (const name of input.candidates) {
-    const stats = input.stats.get(name)
-    if (stats === undefined) continue
-    const key = loadKey(stats, input.user)
-    const order = bestKey === undefined ? -1 : compareKeys(key, bestKey)
+  // Two passes without a key array or a list of the tied: the router runs this per routed request
+  // (and the simulator a million times a run). The first finds the minimum and how many tie at it,
+  // the second takes the tied candidate the tie-break names, in candidate order.
+  const { candidates, stats, user } = input
+  let tied = 0
+  let bestUserQueued = 0
+  let bestQueued = 0
+  let bestRunning = 0
+  for (const name of candidates) {
+    const load = stats.get(name)
+    if (load === undefined) continue
+    const userQueued = user === undefined ? 0 : (ownCount(load.userQueuedCount, user) ?? 0)
+    const order =
+      tied === 0
+        ? -1
+        : userQueued - bestUserQueued ||
+          load.queuedQueryCount - bestQueued ||
+          load.runningQueryCount - bestRunning
     if (order < 0) {
-      best = [{ name, stats }]
-      bestKey = key
+      tied = 1
+      bestUserQueued = userQueued
+      bestQueued = load.queuedQueryCount
+      bestRunning = load.runningQueryCount
     } else if (order === 0) {
-      best.push({ name, stats })
+      tied++
     }
   }
-  if (best.length === 0) return { chosen: undefined, updated: undefined, tied: 0 }
-  const winner =
-    input.tieBreak === 'random' && best.length > 1 ? best[pickIndex(input.rng, best.length)] : best[0]
-  if (winner === undefined) throw new Error('pickLeastLoaded: tie-break index out of range')
-  return { chosen: winner.name, updated: afterLocalPick(winner.stats, input.user), tied: best.length }
+  if (tied === 0) return { chosen: undefined, updated: undefined, tied: 0 }
+  const winnerIndex = input.tieBreak === 'random' && tied > 1 ? pickIndex(input.rng, tied) : 0
+  let seen = 0
+  for (const name of candidates) {
+    const load = stats.get(name)
+    if (load === undefined) continue
+    const userQueued = user === undefined ? 0 : (ownCount(load.userQueuedCount, user) ?? 0)
+    if (userQueued !== bestUserQueued || load.queuedQueryCount !== bestQueued) continue
+    if (load.runningQueryCount !== bestRunning) continue
+    if (seen++ === winnerIndex) return { chosen: name, updated: afterLocalPick(load, user), tied }
+  }
+  throw new Error('pickLeastLoaded: tie-break index out of range')
 }
 
 /** The optimistic update after sending one query of `user` to a cluster (reference §4). */

@@ -16,6 +16,12 @@ export interface Report {
   expectations: Array<Pick<ExpectationResult, 'name' | 'passed' | 'expected' | 'actual'>>
   queries: ReportQuery[]
   routingDecisionDigest: string
+  /**
+   * Monitor rounds the harness had the gateway run (clients with `waves`), and how many queries
+   * had ended at their cluster before the last of them: with none, every count the router saw
+   * was fixed by the scenario, not by timing.
+   */
+  monitorRounds?: { driven: number; queriesEndedBeforeLast: number }
 }
 
 export interface ReportQuery {

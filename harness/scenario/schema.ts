@@ -262,6 +262,12 @@ export const clientSchema = z
       .default('poisson')
       .describe('Open loop: evenly spaced or seeded exponential gaps'),
     thinkTime: duration.optional().describe('Closed loop: pause between a query ending and the next'),
+    waves: z
+      .strictObject({ size: z.number().int().min(1).max(concurrencyMax) })
+      .optional()
+      .describe(
+        'Waves: before each wave of `size` queries every gateway runs one monitor round, then the POSTs go one after another and every query of the wave reaches its coordinator before the next round; the router so decides on counts the scenario determines (docs/scenarios.md)',
+      ),
     start: z
       .strictObject({ at: duration.optional(), after: name('action').optional() })
       .refine((start) => (start.at === undefined) !== (start.after === undefined), {
@@ -276,6 +282,18 @@ export const clientSchema = z
     queryTimeout: duration.default('60s').describe('A query still running after this is canceled'),
   })
   .superRefine((client, ctx) => {
+    if (
+      client.waves !== undefined &&
+      (client.concurrency !== undefined ||
+        client.arrivalRatePerSecond !== undefined ||
+        client.thinkTime !== undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waves'],
+        message: 'expected waves alone: not with concurrency, arrivalRatePerSecond or thinkTime',
+      })
+    }
     if (client.concurrency !== undefined && client.arrivalRatePerSecond !== undefined) {
       ctx.addIssue({
         code: 'custom',

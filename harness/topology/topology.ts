@@ -57,6 +57,8 @@ export interface Topology {
   /** Waits until every instance reports each named backend HEALTHY. */
   waitHealthy(names: readonly string[]): Promise<void>
   restartGateway(instance: number): Promise<void>
+  /** One monitor round (health and counts) on every gateway instance the harness started, at once. */
+  monitorRound(): Promise<void>
   close(): Promise<void>
 }
 
@@ -247,6 +249,12 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
           .filter((c) => c.spec.register && c.spec.active)
           .map((c) => c.spec.name)
         await (admins[instance] as AdminClient).waitHealthy(active)
+      },
+      async monitorRound() {
+        if (blackBoxUrl !== undefined) {
+          throw new HarnessError('ACTION_FAILED', 'a gateway given by URL runs its monitor rounds on its own')
+        }
+        await Promise.all(gateways.map((gateway) => gateway?.runHealthRound()))
       },
       close: closeAll,
     }

@@ -33,6 +33,8 @@ export interface ClientRun {
   signal?: AbortSignal | undefined
   onQueryRunning?: ((traceToken: string) => void) | undefined
   onQueryDone?: ((query: ClientQuery) => void) | undefined
+  /** Has every gateway run one monitor round; a client with `waves` needs it. */
+  monitorRound?: (() => Promise<void>) | undefined
 }
 
 export function traceTokenFor(scenario: string, client: string, seq: number): string {
@@ -93,7 +95,7 @@ export async function driveClient(run: ClientRun): Promise<ClientQuery[]> {
   const queryTimeoutMs = parseDurationMs(spec.queryTimeout)
   const results: ClientQuery[] = []
 
-  const one = async (seq: number): Promise<void> => {
+  const one = async (seq: number, wave?: { posted: () => void; submitted: () => void }): Promise<void> => {
     const traceToken = traceTokenFor(run.scenario, spec.name, seq)
     const sql = sqlFor(spec, run.seed, traceToken)
     const outcome = await runQuery({
@@ -106,13 +108,46 @@ export async function driveClient(run: ClientRun): Promise<ClientQuery[]> {
       dispatcher: run.dispatcher,
       signal: run.signal,
       onRunning: () => run.onQueryRunning?.(traceToken),
+      onPosted: wave?.posted,
+      onSubmitted: wave?.submitted,
     })
     const query: ClientQuery = { client: spec.name, seq, traceToken, sql, gateway: submitGateway, outcome }
     results.push(query)
     run.onQueryDone?.(query)
   }
 
-  if (spec.arrivalRatePerSecond !== undefined) {
+  if (spec.waves !== undefined) {
+    // Each wave: a monitor round, then the POSTs one at a time (each once the gateway answered the
+    // previous one, so it routes them in this order), then, before the next round, every query of
+    // the wave in its coordinator's scheduler. The queries run to their end concurrently.
+    const monitorRound = run.monitorRound
+    if (monitorRound === undefined)
+      throw new Error(`client ${spec.name}: waves need the gateway's monitor rounds`)
+    const inFlight: Promise<void>[] = []
+    for (let first = 1; first <= spec.queries && !run.signal?.aborted; first += spec.waves.size) {
+      await monitorRound()
+      const last = Math.min(spec.queries, first + spec.waves.size - 1)
+      const submissions: Promise<void>[] = []
+      for (let seq = first; seq <= last && !run.signal?.aborted; seq++) {
+        await new Promise<void>((posted) => {
+          let submitted = () => {}
+          submissions.push(
+            new Promise<void>((resolve) => {
+              submitted = resolve
+            }),
+          )
+          // A query that fails before it calls back must not hold the wave.
+          const done = one(seq, { posted, submitted }).finally(() => {
+            posted()
+            submitted()
+          })
+          inFlight.push(done)
+        })
+      }
+      await Promise.all(submissions)
+    }
+    await Promise.all(inFlight)
+  } else if (spec.arrivalRatePerSecond !== undefined) {
     const startedAtMs = Date.now()
     const inFlight: Promise<void>[] = []
     const offsets = arrivalOffsetsMs(spec, run.scenario, run.seed)

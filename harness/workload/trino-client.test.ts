@@ -226,6 +226,52 @@ describe('client workload driver', () => {
     expect((await done).every((q) => q.outcome.state === 'FINISHED')).toBe(true)
   })
 
+  it('sends waves: a monitor round, the POSTs one at a time, every query past its first poll before the next round', async () => {
+    let release = () => {}
+    plan.holdExecuting = new Promise((resolve) => {
+      release = resolve
+    })
+    const rounds: string[] = []
+    const done = driveClient({
+      spec: spec({ queries: 5, waves: { size: 2 } }),
+      scenario: 's',
+      seed: 1,
+      gatewayUrls: [baseUrl],
+      dispatcher: agent,
+      monitorRound: async () => {
+        const posts = seen.filter((r) => r.method === 'POST').length
+        const firstPolls = seen.filter((r) => r.url.includes('/queued/')).length
+        rounds.push(`round after ${posts} POSTs, ${firstPolls} first polls`)
+      },
+    })
+    // Every query submitted while none has ended: the waves do not wait for queries to end.
+    await expect.poll(() => inFlight, { timeout: 5000 }).toBe(5)
+    release()
+    expect((await done).every((q) => q.outcome.state === 'FINISHED')).toBe(true)
+    expect(rounds).toEqual([
+      'round after 0 POSTs, 0 first polls',
+      'round after 2 POSTs, 2 first polls',
+      'round after 4 POSTs, 4 first polls',
+    ])
+    const posts = seen.filter((r) => r.method === 'POST').map((r) => r.headers['x-trino-trace-token'])
+    expect(posts).toEqual([1, 2, 3, 4, 5].map((n) => `s/c/${n}`))
+    const queuedPolls = seen.filter((r) => r.url.includes('/queued/'))
+    expect(queuedPolls.every((r) => r.url.endsWith('?maxWait=0s'))).toBe(true)
+  })
+
+  it('refuses waves without a way to run monitor rounds, and waves with concurrency', async () => {
+    await expect(
+      driveClient({
+        spec: spec({ queries: 2, waves: { size: 1 } }),
+        scenario: 's',
+        seed: 1,
+        gatewayUrls: [baseUrl],
+        dispatcher: agent,
+      }),
+    ).rejects.toThrow(/monitor rounds/)
+    expect(() => spec({ queries: 2, waves: { size: 1 }, concurrency: 2 })).toThrow(/waves alone/)
+  })
+
   it('draws arrival times and SQL from the seed and trace token only', () => {
     const open = spec({ queries: 50, arrivalRatePerSecond: 10 })
     const offsets = arrivalOffsetsMs(open, 's', 42)

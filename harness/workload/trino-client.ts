@@ -79,6 +79,14 @@ export interface QueryRequest {
   dispatcher: Dispatcher
   /** Called once when a response first shows the query past QUEUED. */
   onRunning?: (() => void) | undefined
+  /** Called once the POST is answered (the gateway has routed it), or when the query ends before. */
+  onPosted?: (() => void) | undefined
+  /**
+   * Called once the coordinator holds the query in its scheduler: when the first poll is answered
+   * (Trino submits a query on its first poll), or when the query ends before one. With it, the
+   * first poll asks `maxWait=0s`, so a query that queues answers at once instead of after a wait.
+   */
+  onSubmitted?: (() => void) | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -220,7 +228,22 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
     nextUri = final ? undefined : (body.nextUri as string)
   }
 
+  let posted = false
+  const markPosted = (): void => {
+    if (posted) return
+    posted = true
+    query.onPosted?.()
+  }
+  let submitted = false
+  const markSubmitted = (): void => {
+    markPosted()
+    if (submitted) return
+    submitted = true
+    query.onSubmitted?.()
+  }
+
   const finish = (state: 'FINISHED' | 'FAILED', errorName?: string, errorMessage?: string): QueryOutcome => {
+    markSubmitted()
     const finishedAtMs = Date.now()
     const startedMs = runningAtMs ?? finishedAtMs
     return {
@@ -245,6 +268,7 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
   try {
     const submitUrl = `${trimSlash(gatewayAt(query.gatewayUrls, query.submitGateway))}/v1/statement`
     last = await send('POST', query.submitGateway, submitUrl, query.sql)
+    markPosted()
     observe(last)
     if (queryId === undefined) {
       throw new ClientFailure(
@@ -257,9 +281,11 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
         throw new ClientFailure(clientErrorNames.CLIENT_TIMEOUT, `more than ${pollsPerQueryMax} polls`)
       }
       const gateway = query.pollGateway?.(poll)
-      const url = gateway === undefined ? nextUri : rebase(nextUri, gatewayAt(query.gatewayUrls, gateway))
+      const rebased = gateway === undefined ? nextUri : rebase(nextUri, gatewayAt(query.gatewayUrls, gateway))
+      const url = poll === 0 && query.onSubmitted !== undefined ? withNoWait(rebased) : rebased
       last = await send('GET', gateway ?? originIndex(url, query.gatewayUrls), url)
       observe(last)
+      if (poll === 0) markSubmitted()
     }
   } catch (error) {
     if (!(error instanceof ClientFailure)) throw error
@@ -279,6 +305,14 @@ export async function runQuery(query: QueryRequest): Promise<QueryOutcome> {
     )
   }
   return finish('FINISHED')
+}
+
+/**
+ * The URL with `maxWait=0s`: Trino answers a poll at once with it. Appended as text, since
+ * re-serializing the query (URLSearchParams) would re-encode the gateway's routing token.
+ */
+function withNoWait(url: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}maxWait=0s`
 }
 
 function retryDelayMs(attempt: number, retryAfter: string | string[] | undefined): number {

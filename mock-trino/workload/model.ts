@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Rng, rngFor } from '../../common/random.ts'
+import { type Rng, scratchRngFor } from '../../common/random.ts'
 import { type TrinoErrorName, trinoErrorNames } from '../errors.ts'
 import type { Directive } from './directive.ts'
 
@@ -97,7 +97,8 @@ export const peakMemoryBytesMax = 1024 ** 5
  * draw, and the CPU and memory draws, added last, left every earlier plan as it was.
  */
 export function planQuery(workload: Workload, seed: number, key: string, directive?: Directive): QueryPlan {
-  const rng = rngFor(seed, key)
+  // Every draw is made here, before anything else builds a PRNG: the scratch one allocates nothing.
+  const rng = scratchRngFor(seed, key)
   const drawnDurationMs = Math.min(workload.durationMsMax, Math.round(drawValue(workload.durationMs, rng)))
   const drawnRows = Math.min(modelRowsMax, Math.round(drawValue(workload.rows, rng)))
   const failureDraw = rng()

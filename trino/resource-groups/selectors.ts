@@ -44,7 +44,9 @@ export function selectResourceGroup(config: CompiledConfig, query: QueryDescript
     const variables = matchSelector(selector, query)
     if (variables === undefined) continue
     const resourceGroupId = selector.groupTemplate.map((segment) =>
-      segment.replace(/\$\{([a-zA-Z][a-zA-Z0-9]*)\}/g, (_, name: string) => variables.get(name) ?? ''),
+      segment.includes('${')
+        ? segment.replace(/\$\{([a-zA-Z][a-zA-Z0-9]*)\}/g, (_, name: string) => variables.get(name) ?? '')
+        : segment,
     )
     if (resourceGroupId.some((segment) => segment === '')) {
       return { kind: 'invalid', message: 'Empty segment in resource group id' }
@@ -59,39 +61,45 @@ export function selectResourceGroup(config: CompiledConfig, query: QueryDescript
   return { kind: 'no-match' }
 }
 
-/** The template variables when every field the selector sets matches; undefined otherwise. */
+/**
+ * The template variables when every field the selector sets matches; undefined otherwise. The
+ * checks that capture nothing run first and a regex without named groups is only tested, so a
+ * selector that does not match allocates nothing: the scheduler runs this for every selector a
+ * query passes on its way to the one that matches.
+ */
 export function matchSelector(
   selector: CompiledSelector,
   query: QueryDescriptor,
 ): Map<string, string> | undefined {
-  const variables = new Map<string, string>()
-  if (selector.user !== undefined) {
-    const match = selector.user.exec(query.user)
-    if (!match) return undefined
-    addCaptures(variables, match)
-  }
-  if (selector.source !== undefined) {
+  if (selector.source !== undefined && query.source === undefined) {
     // Current Trino: a selector with a source regex never matches a query without a source.
-    if (query.source === undefined) return undefined
-    const match = selector.source.exec(query.source)
-    if (!match) return undefined
-    addCaptures(variables, match)
+    return undefined
   }
   if (selector.queryType !== undefined) {
     if (query.queryType === undefined || query.queryType.toUpperCase() !== selector.queryType)
       return undefined
   }
-  if (selector.clientTags.length > 0) {
-    const tags = new Set(query.clientTags)
-    if (!selector.clientTags.every((tag) => tags.has(tag))) return undefined
-  }
+  for (const tag of selector.clientTags) if (!query.clientTags.includes(tag)) return undefined
   const estimate = query.resourceEstimate
   if (!inRange(selector.executionTimeMs, estimate.executionTimeMs)) return undefined
   if (!inRange(selector.cpuTimeMs, estimate.cpuTimeMs)) return undefined
   if (!inRange(selector.peakMemoryBytes, estimate.peakMemoryBytes)) return undefined
+  const userMatch = selector.user === undefined ? null : matchOf(selector.user, query.user)
+  if (userMatch === undefined) return undefined
+  const sourceMatch = selector.source === undefined ? null : matchOf(selector.source, query.source as string)
+  if (sourceMatch === undefined) return undefined
+  const variables = new Map<string, string>()
+  if (userMatch !== null) addCaptures(variables, userMatch)
+  if (sourceMatch !== null) addCaptures(variables, sourceMatch)
   if (!variables.has('USER')) variables.set('USER', query.user)
   if (!variables.has('SOURCE')) variables.set('SOURCE', query.source ?? '')
   return variables
+}
+
+/** undefined: no match; null: a match with nothing to capture; else the match with its groups. */
+function matchOf(pattern: RegExp, value: string): RegExpExecArray | null | undefined {
+  if (!pattern.source.includes('(?<')) return pattern.test(value) ? null : undefined
+  return pattern.exec(value) ?? undefined
 }
 
 function addCaptures(variables: Map<string, string>, match: RegExpExecArray): void {
