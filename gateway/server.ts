@@ -251,7 +251,10 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     rulesStatus: () => fileSelectorIn(selector)?.status(),
   })
   await app.register(metricsApi, {
-    historyStats: () => historyWriter.stats(),
+    historyStats: async () =>
+      worker === undefined
+        ? [{ stats: historyWriter.stats() }]
+        : (await worker.historyStatsOfEveryWorker()).map(([id, stats]) => ({ worker: id, stats })),
     rulesHealth: () => {
       const file = fileSelectorIn(selector)
       return file === undefined ? undefined : { status: file.status(), metrics: file.metrics() }
@@ -283,6 +286,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     reloadRules: async () => {
       await reloadable?.reload()
     },
+    historyStats: () => historyWriter.stats(),
     logger,
   })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { renderOpenMetrics, rulesMetricFamilies } from './metrics.ts'
+import type { HistoryWriterStats } from '../store/history-writer.ts'
+import { historyMetricFamilies, renderOpenMetrics, rulesMetricFamilies } from './metrics.ts'
 
 describe('OpenMetrics rendering', () => {
   it('suffixes counter samples with _total, escapes label values and ends with # EOF', () => {
@@ -50,5 +51,34 @@ describe('OpenMetrics rendering', () => {
     expect(text).toContain('trino_gateway_routing_rule_evaluation_errors_total{rule="b"} 3\n')
     expect(text).toContain('trino_gateway_routing_rules_stale 1\n')
     expect(text).toContain('trino_gateway_routing_rules 3\n')
+  })
+
+  it('gives query_history a sample per process, labelled by worker only when there are workers', () => {
+    const stats = (writtenItems: number): HistoryWriterStats => ({
+      mode: 'write-behind',
+      pendingItems: 1,
+      writtenItems,
+      writeFailures: 0,
+      rejectedItems: 0,
+      submitWaits: 0,
+    })
+    const written = (families: ReturnType<typeof historyMetricFamilies>) =>
+      renderOpenMetrics(families)
+        .split('\n')
+        .filter((line) => line.startsWith('trino_gateway_query_history_rows_written_total'))
+    expect(written(historyMetricFamilies([{ stats: stats(7) }]))).toEqual([
+      'trino_gateway_query_history_rows_written_total{mode="write-behind"} 7',
+    ])
+    expect(
+      written(
+        historyMetricFamilies([
+          { worker: 1, stats: stats(3) },
+          { worker: 2, stats: stats(4) },
+        ]),
+      ),
+    ).toEqual([
+      'trino_gateway_query_history_rows_written_total{mode="write-behind",worker="1"} 3',
+      'trino_gateway_query_history_rows_written_total{mode="write-behind",worker="2"} 4',
+    ])
   })
 })

@@ -28,16 +28,26 @@ export interface RulesHealth {
   metrics: RulesMetrics
 }
 
+/** One process's query_history writer counts; `worker` names the data-plane worker (`workers` > 1). */
+export interface HistoryStatsOf {
+  worker?: number
+  stats: HistoryWriterStats
+}
+
 export interface MetricsApiOptions {
   rulesHealth: () => RulesHealth | undefined
-  /** The query_history writer's counts; absent in tests that build the API alone. */
-  historyStats?: () => HistoryWriterStats
+  /**
+   * The query_history writers' counts: this process's alone, or with workers every worker's (the
+   * primary gathers them, so any worker's answer shows the whole gateway). Absent in tests that
+   * build the API alone.
+   */
+  historyStats?: () => Promise<readonly HistoryStatsOf[]>
 }
 
 export async function metricsApi(app: FastifyInstance, options: MetricsApiOptions): Promise<void> {
   app.get('/metrics', async (_request, reply) => {
     const health = options.rulesHealth()
-    const history = options.historyStats?.()
+    const history = await options.historyStats?.()
     return reply
       .type(openMetricsContentType)
       .send(
@@ -49,38 +59,44 @@ export async function metricsApi(app: FastifyInstance, options: MetricsApiOption
   })
 }
 
-export function historyMetricFamilies(stats: HistoryWriterStats): MetricFamily[] {
-  const mode = { mode: stats.mode }
+/** The query_history families: a sample per process, labelled by worker when there are workers. */
+export function historyMetricFamilies(writers: readonly HistoryStatsOf[]): MetricFamily[] {
+  const samplesOf = (value: (stats: HistoryWriterStats) => number): MetricSample[] =>
+    writers.map(({ worker, stats }): MetricSample => {
+      const labels: Record<string, string> = { mode: stats.mode }
+      if (worker !== undefined) labels.worker = String(worker)
+      return { labels, value: value(stats) }
+    })
   return [
     {
       name: 'trino_gateway_query_history_rows_pending',
       type: 'gauge',
       help: 'query_history rows accepted and not yet committed (write-behind buffer); a crash loses at most these.',
-      samples: [{ labels: mode, value: stats.pendingItems }],
+      samples: samplesOf((stats) => stats.pendingItems),
     },
     {
       name: 'trino_gateway_query_history_rows_written',
       type: 'counter',
       help: 'query_history rows committed.',
-      samples: [{ labels: mode, value: stats.writtenItems }],
+      samples: samplesOf((stats) => stats.writtenItems),
     },
     {
       name: 'trino_gateway_query_history_write_failures',
       type: 'counter',
       help: 'Background query_history writes that failed transiently; their rows stayed buffered and were retried.',
-      samples: [{ labels: mode, value: stats.writeFailures }],
+      samples: samplesOf((stats) => stats.writeFailures),
     },
     {
       name: 'trino_gateway_query_history_rows_rejected',
       type: 'counter',
       help: 'query_history rows the database refused on their own (bad data); dropped and logged.',
-      samples: [{ labels: mode, value: stats.rejectedItems }],
+      samples: samplesOf((stats) => stats.rejectedItems),
     },
     {
       name: 'trino_gateway_query_history_buffer_waits',
       type: 'counter',
       help: 'Statement submissions that waited for room in a full write-behind buffer.',
-      samples: [{ labels: mode, value: stats.submitWaits }],
+      samples: samplesOf((stats) => stats.submitWaits),
     },
   ]
 }

@@ -48,19 +48,36 @@ export async function storedIds(databaseUrl: string, ids: readonly string[]): Pr
   }
 }
 
-/** The write-behind figures of one OpenMetrics exposition (`GET /metrics`). */
+export interface ExposedSample {
+  labels: Record<string, string>
+  value: number
+}
+
+/** The samples of one metric in an OpenMetrics exposition (`GET /metrics`), in their order. */
+export function metricSamples(text: string, name: string): ExposedSample[] {
+  const samples: ExposedSample[] = []
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
+    const labels: Record<string, string> = {}
+    const close = line.lastIndexOf('}')
+    if (line[name.length] === '{')
+      for (const [, key, value] of line.slice(name.length + 1, close).matchAll(/(\w+)="([^"]*)"/g))
+        labels[key as string] = value as string
+    samples.push({ labels, value: Number(line.split(' ').at(-1)) })
+  }
+  return samples
+}
+
+/** The write-behind figures of one exposition, summed over its processes (every worker's). */
 export function historyFigures(text: string): { pending: number; written: number } {
-  const value = (name: string) =>
-    Number(
-      text
-        .split('\n')
-        .find((line) => line.startsWith(`${name}{`))
-        ?.split(' ')
-        .at(-1),
-    )
+  // NaN when the exposition has no such metric, so a missing one never reads as 0.
+  const total = (name: string) => {
+    const samples = metricSamples(text, name)
+    return samples.length === 0 ? Number.NaN : samples.reduce((sum, sample) => sum + sample.value, 0)
+  }
   return {
-    pending: value('trino_gateway_query_history_rows_pending'),
-    written: value('trino_gateway_query_history_rows_written_total'),
+    pending: total('trino_gateway_query_history_rows_pending'),
+    written: total('trino_gateway_query_history_rows_written_total'),
   }
 }
 

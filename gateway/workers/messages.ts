@@ -5,6 +5,7 @@
  * channel.
  */
 import { z } from 'zod'
+import { historyModes } from '../store/history-writer.ts'
 
 export const workerProtocol = 'workers/1'
 
@@ -51,8 +52,25 @@ const registryChangeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('remove'), name: z.string() }),
 ])
 
+/** A worker's query_history writer counts (`HistoryWriterStats`), for the gateway-wide `/metrics`. */
+export const historyStatsSchema = z.strictObject({
+  mode: z.enum(historyModes),
+  pendingItems: countSchema,
+  writtenItems: countSchema,
+  writeFailures: countSchema,
+  rejectedItems: countSchema,
+  submitWaits: countSchema,
+})
+
+export type HistoryStats = z.infer<typeof historyStatsSchema>
+
+/** Each worker's counts by worker id, as the primary gathered them for one `/metrics` answer. */
+const historyStatsByWorkerSchema = z.array(z.tuple([z.number().int().min(1), historyStatsSchema]))
+
 /** What a worker asks of the primary and waits for (answered by a `reply`). */
 export const workerRequestSchema = z.discriminatedUnion('kind', [
+  /** Every worker's query_history writer counts (the reply's `historyStats`). */
+  z.strictObject({ kind: z.literal('history-stats') }),
   /** Put a backend change (already in the database) in force in every process. */
   z.strictObject({ kind: z.literal('registry-change'), change: registryChangeSchema }),
   /** Hold the gateway-wide lock of the routing-rules file (one update at a time). */
@@ -111,6 +129,14 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
     type: z.literal('reply'),
     requestId: z.number().int().min(1),
     error: errorSchema.nullable(),
+    /** The answer to a `history-stats` request. */
+    historyStats: historyStatsByWorkerSchema.optional(),
+  }),
+  /** Send this worker's query_history writer counts (`history-stats`) for collection `collectId`. */
+  z.strictObject({
+    tgl: z.literal(workerProtocol),
+    type: z.literal('report-history-stats'),
+    collectId: z.number().int().min(1),
   }),
   z.strictObject({ tgl: z.literal(workerProtocol), type: z.literal('stop') }),
 ])
@@ -130,6 +156,12 @@ export const toPrimarySchema = z.discriminatedUnion('type', [
     seq: z.number().int().min(0),
   }),
   z.strictObject({ tgl: z.literal(workerProtocol), type: z.literal('picks'), picks: z.array(pickSchema) }),
+  z.strictObject({
+    tgl: z.literal(workerProtocol),
+    type: z.literal('history-stats'),
+    collectId: z.number().int().min(1),
+    stats: historyStatsSchema,
+  }),
   z.strictObject({
     tgl: z.literal(workerProtocol),
     type: z.literal('request'),

@@ -33,6 +33,7 @@ import { localStatsOf } from '../server.ts'
 import { openStore } from '../store/index.ts'
 import { startHistoryRetention } from '../store/retention.ts'
 import {
+  type HistoryStats,
   isGatewayMessage,
   type ToPrimary,
   type ToWorker,
@@ -47,6 +48,8 @@ export const workerStartMsMax = 60_000
 export const workerStopMsMax = 30_000
 /** An admin change answers after this even if a worker has not acknowledged it (that one is logged). */
 export const workerAckTimeoutMs = 5_000
+/** A `/metrics` answer goes out after this without the counts of a worker that has not sent them. */
+export const historyStatsCollectMsMax = 2_000
 /** The first restart of a crashed worker waits this long; each quick crash after doubles it... */
 export const workerRestartDelayMsMin = 100
 /** ...up to this. */
@@ -97,6 +100,14 @@ interface Slot {
   restartTimer: NodeJS.Timeout | undefined
 }
 
+type HistoryStatsByWorker = Array<[number, HistoryStats]>
+
+interface StatsCollection {
+  readonly awaited: Set<number>
+  readonly collected: HistoryStatsByWorker
+  done(): void
+}
+
 interface AckWaiter {
   seq: number
   resolve(laggards: number[]): void
@@ -142,6 +153,8 @@ export async function startPrimary(options: StartPrimaryOptions): Promise<Runnin
   const ackWaiters = new Set<AckWaiter>()
   const rulesLockQueue: Array<{ slot: Slot; requestId: number }> = []
   let rulesLockHolder: Slot | undefined
+  const statsCollections = new Map<number, StatsCollection>()
+  let nextCollectId = 1
   let startupFailed: ((error: Error) => void) | undefined
   let startupListening: (() => void) | undefined
 
@@ -253,8 +266,40 @@ export async function startPrimary(options: StartPrimaryOptions): Promise<Runnin
     reply(next.slot, next.requestId, undefined)
   }
 
+  /** Asks every attached worker for its query_history counts; a worker that has not answered in time is left out. */
+  const collectHistoryStats = (): Promise<HistoryStatsByWorker> =>
+    new Promise((resolve) => {
+      const collectId = nextCollectId++
+      const targets = attachedSlots()
+      const collected: HistoryStatsByWorker = []
+      const finish = () => {
+        clearTimeout(timer)
+        statsCollections.delete(collectId)
+        if (collection.awaited.size > 0)
+          logger.warn(
+            { workers: [...collection.awaited], waitedMs: historyStatsCollectMsMax },
+            'workers did not send their query_history counts in time; /metrics answers without them',
+          )
+        resolve(collected.sort(([a], [b]) => a - b))
+      }
+      const timer = setTimeout(finish, historyStatsCollectMsMax)
+      const collection: StatsCollection = {
+        awaited: new Set(targets.map((each) => each.id)),
+        collected,
+        done: finish,
+      }
+      statsCollections.set(collectId, collection)
+      if (targets.length === 0) finish()
+      for (const target of targets) send(target, toWorker({ type: 'report-history-stats', collectId }))
+    })
+
   const handleRequest = async (slot: Slot, requestId: number, request: WorkerRequest) => {
     switch (request.kind) {
+      case 'history-stats': {
+        const historyStats = await collectHistoryStats()
+        send(slot, toWorker({ type: 'reply', requestId, error: null, historyStats }))
+        return
+      }
       case 'registry-change': {
         applyHere(request.change)
         warnLaggards(await acknowledged(broadcastRegistry()), 'a backend change')
@@ -325,6 +370,13 @@ export async function startPrimary(options: StartPrimaryOptions): Promise<Runnin
         for (const [name, user] of message.picks) router?.recordPick(name, user ?? undefined)
         const forward = toWorker({ type: 'picks', picks: message.picks })
         for (const other of attachedSlots()) if (other !== slot) send(other, forward)
+        return
+      }
+      case 'history-stats': {
+        const collection = statsCollections.get(message.collectId)
+        if (collection === undefined || !collection.awaited.delete(slot.id)) return
+        collection.collected.push([slot.id, message.stats])
+        if (collection.awaited.size === 0) collection.done()
         return
       }
       case 'request':

@@ -10,6 +10,7 @@ import type { BackendRegistry } from '../clusters/registry.ts'
 import { gatewayError } from '../errors.ts'
 import type { QueryCountBasedRouter } from '../routing/query-count-router.ts'
 import {
+  type HistoryStats,
   isGatewayMessage,
   type ToPrimary,
   type ToWorker,
@@ -26,6 +27,7 @@ export const primaryInitTimeoutMs = 30_000
 export const picksPerMessageMax = 1_000
 
 export type WorkerInit = Extract<ToWorker, { type: 'init' }>
+type Reply = Extract<ToWorker, { type: 'reply' }>
 
 /** The IPC end a worker talks through: `process` in a cluster worker. */
 export interface IpcChannel {
@@ -46,6 +48,8 @@ export interface WorkerLinkTargets {
   router: () => QueryCountBasedRouter | undefined
   /** Re-reads the routing-rules file (the file selector's reload), if rules come from one. */
   reloadRules: () => Promise<void>
+  /** This worker's query_history writer counts, which the primary gathers for every `/metrics`. */
+  historyStats: () => HistoryStats
   logger: WorkerLinkLogger
 }
 
@@ -58,6 +62,8 @@ export interface WorkerLink {
   attach(targets: WorkerLinkTargets): void
   applyRegistryChange: ApplyRegistryChange
   reportPick(name: string, user: string | undefined): void
+  /** Every worker's query_history writer counts by worker id (one that did not answer in time is absent). */
+  historyStatsOfEveryWorker(): Promise<Array<[number, HistoryStats]>>
   /** Runs a rules-file update under the gateway-wide lock; the other workers reload after it. */
   updateRules<T>(update: () => Promise<T>): Promise<T>
   listening(port: number): void
@@ -75,9 +81,13 @@ export async function connectToPrimary(channel: IpcChannel = process): Promise<W
   let resolveInit: ((value: WorkerInit) => void) | undefined
   let stopListener: ((reason: 'stop' | 'disconnect') => void) | undefined
   let stoppedBy: 'stop' | 'disconnect' | undefined
-  const pending = new Map<number, { resolve(): void; reject(error: Error): void; timer: NodeJS.Timeout }>()
+  const pending = new Map<
+    number,
+    { resolve(reply: Reply): void; reject(error: Error): void; timer: NodeJS.Timeout }
+  >()
   let nextRequestId = 1
   let logger: WorkerLinkLogger | undefined
+  let historyStatsOf: (() => HistoryStats) | undefined
 
   const stop = (reason: 'stop' | 'disconnect') => {
     if (stoppedBy !== undefined) return
@@ -115,8 +125,14 @@ export async function connectToPrimary(channel: IpcChannel = process): Promise<W
       if (waiter === undefined) return
       pending.delete(message.requestId)
       clearTimeout(waiter.timer)
-      if (message.error === null) waiter.resolve()
+      if (message.error === null) waiter.resolve(message)
       else waiter.reject(new CodedError(message.error.code, message.error.message, message.error.statusCode))
+      return
+    }
+    if (message.type === 'report-history-stats') {
+      // Answered at once, not behind the broadcasts being applied; before attach there are no counts.
+      if (historyStatsOf !== undefined)
+        send(toPrimary({ type: 'history-stats', collectId: message.collectId, stats: historyStatsOf() }))
       return
     }
     if (message.type === 'stop') {
@@ -128,8 +144,8 @@ export async function connectToPrimary(channel: IpcChannel = process): Promise<W
   })
   channel.on('disconnect', () => stop('disconnect'))
 
-  const request = (body: WorkerRequest): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
+  const request = (body: WorkerRequest): Promise<Reply> =>
+    new Promise<Reply>((resolve, reject) => {
       if (stoppedBy !== undefined || channel.connected === false) {
         reject(gatewayError('WORKERS_PRIMARY_UNREACHABLE', 'the gateway primary process is not reachable'))
         return
@@ -180,6 +196,7 @@ export async function connectToPrimary(channel: IpcChannel = process): Promise<W
     },
     attach(targets) {
       logger = targets.logger
+      historyStatsOf = targets.historyStats
       const { registry } = targets
       registry.replaceWithSnapshot(initMessage.registry)
       const router = targets.router()
@@ -224,7 +241,12 @@ export async function connectToPrimary(channel: IpcChannel = process): Promise<W
       for (const message of backlog.splice(0)) deliver(message)
       send(toPrimary({ type: 'applied', seq: initMessage.seq }))
     },
-    applyRegistryChange: (change) => request({ kind: 'registry-change', change }),
+    async applyRegistryChange(change) {
+      await request({ kind: 'registry-change', change })
+    },
+    async historyStatsOfEveryWorker() {
+      return (await request({ kind: 'history-stats' })).historyStats ?? []
+    },
     reportPick(name, user) {
       picks.push([name, user ?? null])
       if (!picksScheduled) {

@@ -19,7 +19,13 @@ import { queryCountBasedRouterModule } from '../routing/query-count-router.ts'
 import { workerHeader } from '../server.ts'
 import { openStore } from '../store/index.ts'
 import { type FakeTrino, startFakeTrino } from '../test-support/fake-trino.ts'
-import { historyFigures, lockHistory, startLoad, storedIds } from '../test-support/history-load.ts'
+import {
+  historyFigures,
+  lockHistory,
+  metricSamples,
+  startLoad,
+  storedIds,
+} from '../test-support/history-load.ts'
 import { type GatewayProcess, startGatewayProcess } from '../test-support/process.ts'
 
 interface Answer {
@@ -214,6 +220,28 @@ describe('workers: 2 on a configured database', () => {
     expect([...served].sort()).toEqual(['1', '2'])
   })
 
+  it("answers /metrics with every worker's query_history counts, whichever worker serves it", async () => {
+    // Each worker takes a submission, so each has its own rows to write.
+    await untilBothWorkers(() =>
+      fresh(`${gateway.url}/v1/statement`, { method: 'POST', body: 'SELECT 1 PAGES' }),
+    )
+    await waitFor(
+      async () => {
+        const answers = await fromEveryWorker(`${gateway.url}/metrics`)
+        for (const [servedBy, answer] of answers) {
+          const written = metricSamples(answer.text, 'trino_gateway_query_history_rows_written_total')
+          expect(
+            written.map((sample) => sample.labels.worker),
+            `the workers in the answer of worker ${servedBy}`,
+          ).toEqual(['1', '2'])
+          if (written.some((sample) => sample.value === 0)) return false
+        }
+        return true
+      },
+      { timeoutMs: 20_000, what: "every worker's rows written, in the answer of each" },
+    )
+  })
+
   it("counts every worker's least-loaded picks in every worker", async () => {
     /** The router's running count of `name` in worker 1 and in worker 2. */
     const runningOn = async (name: string): Promise<number[]> => {
@@ -307,8 +335,8 @@ describe('workers: 2 on a configured database', () => {
         timeoutMs: 30_000,
         what: 'more submissions answered',
       })
-      for (const answer of (await fromEveryWorker(`${gateway.url}/metrics`)).values())
-        pendingAtStop += historyFigures(answer.text).pending
+      // One answer holds every worker's buffer (the primary gathers them).
+      pendingAtStop = historyFigures((await fresh(`${gateway.url}/metrics`)).text).pending
       const stopped = gateway.stop()
       await load.stop()
       await locker?.release()
