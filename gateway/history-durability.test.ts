@@ -15,7 +15,7 @@ import { historyBufferRowsMax } from './store/history-writer.ts'
 import { type FakeTrino, startFakeTrino } from './test-support/fake-trino.ts'
 import { addBackend, stateOf } from './test-support/gateway.ts'
 import { historyFigures, lockHistory, startLoad, storedIds } from './test-support/history-load.ts'
-import { type GatewayProcess, startGatewayProcess } from './test-support/process.ts'
+import { type GatewayProcess, processConfigLines, startGatewayProcess } from './test-support/process.ts'
 
 /** Statement submissions in flight at once. */
 const loadConnections = 8
@@ -51,14 +51,7 @@ afterAll(async () => {
 async function gatewayProcess(name: string): Promise<GatewayProcess> {
   const gateway = await startGatewayProcess({
     configPath: join(workDir, `${name}.yaml`),
-    configLines: [
-      'serverConfig:',
-      '  http-server.http.port: 0',
-      'dataStore:',
-      `  jdbcUrl: ${database.url}`,
-      'monitor:',
-      '  taskDelay: 1h',
-    ],
+    configLines: processConfigLines(database.url, '1h'),
     seed: 11,
   })
   gateways.push(gateway)

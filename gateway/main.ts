@@ -9,6 +9,7 @@ import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { CodedError } from '../common/errors.ts'
+import { integerFlag } from '../common/flags.ts'
 import { randomSeed, seedMax } from '../common/random.ts'
 import { type GatewayConfig, parseGatewayConfigFile, readConfigFile, workersMax } from './config.ts'
 import { startGateway } from './index.ts'
@@ -46,22 +47,8 @@ async function main(): Promise<void> {
     return
   }
   if (values.config === undefined) throw new Error(`--config is required\n${usage}`)
-  let seed: number | undefined
-  if (values.seed !== undefined) {
-    seed = Number(values.seed)
-    if (!/^\d+$/.test(values.seed) || seed < 1 || seed > seedMax) {
-      throw new Error(`--seed: expected an integer from 1 to ${seedMax} (got ${JSON.stringify(values.seed)})`)
-    }
-  }
-  let workersFlag: number | undefined
-  if (values.workers !== undefined) {
-    workersFlag = Number(values.workers)
-    if (!/^\d+$/.test(values.workers) || workersFlag < 1 || workersFlag > workersMax) {
-      throw new Error(
-        `--workers: expected an integer from 1 to ${workersMax} (got ${JSON.stringify(values.workers)})`,
-      )
-    }
-  }
+  const seed = integerFlag('seed', values.seed, { min: 1, max: seedMax })
+  const workersFlag = integerFlag('workers', values.workers, { min: 1, max: workersMax })
   const configText = await readConfigFile(values.config)
   const config = parseGatewayConfigFile(configText, values.config, process.env)
   const workers = workersFlag ?? config.workers ?? defaultWorkers(config)

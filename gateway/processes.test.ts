@@ -12,7 +12,7 @@ import { waitFor } from '../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../test-support/database.ts'
 import { type FakeTrino, startFakeTrino } from './test-support/fake-trino.ts'
 import { addBackend, stateOf } from './test-support/gateway.ts'
-import { type GatewayProcess, startGatewayProcess } from './test-support/process.ts'
+import { type GatewayProcess, processConfigLines, startGatewayProcess } from './test-support/process.ts'
 
 interface QueryResults {
   id: string
@@ -32,14 +32,7 @@ beforeAll(async () => {
     gateways.push(
       await startGatewayProcess({
         configPath: join(workDir, `${which}.yaml`),
-        configLines: [
-          'serverConfig:',
-          '  http-server.http.port: 0',
-          'dataStore:',
-          `  jdbcUrl: ${database.url}`,
-          'monitor:',
-          '  taskDelay: 200ms',
-        ],
+        configLines: processConfigLines(database.url, '200ms'),
         seed: 3,
       }),
     )
@@ -110,12 +103,7 @@ describe('two gateway processes sharing routing.tokenKeys', () => {
           await startGatewayProcess({
             configPath: join(dir, `${which}.yaml`),
             configLines: [
-              'serverConfig:',
-              '  http-server.http.port: 0',
-              'dataStore:',
-              `  jdbcUrl: ${shared.url}`,
-              'monitor:',
-              '  taskDelay: 200ms',
+              ...processConfigLines(shared.url, '200ms'),
               'routing:',
               '  tokenKeys:',
               '    - id: shared1',

@@ -20,7 +20,6 @@ import {
 } from './clusters/backend-service.ts'
 import type { HealthMonitor } from './clusters/monitor.ts'
 import { createMonitorFromConfig } from './clusters/monitor-from-config.ts'
-import type { ProbeResult } from './clusters/probes/index.ts'
 import { BackendRegistry } from './clusters/registry.ts'
 import type { GatewayConfig } from './config.ts'
 import { createProxy, type DataPlane, sendError } from './proxy/handler.ts'
@@ -30,7 +29,7 @@ import { type BackendPicker, randomBackendPicker } from './routing/backend-picke
 import { RoutingDecisionHub, type RoutingDecisionListener } from './routing/decision.ts'
 import { createHeaderRoutingGroupSelector } from './routing/header-selector.ts'
 import {
-  type LocalStats,
+  localStatsOf,
   QueryCountBasedRouter,
   queryCountBasedRouterModule,
 } from './routing/query-count-router.ts'
@@ -169,13 +168,10 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
             if (picker instanceof QueryCountBasedRouter) picker.updateClusterStats(name, localStatsOf(stats))
           },
         })
-  let applyChange: ApplyRegistryChange
-  if (monitor !== undefined) {
-    const applyHere = applyRegistryChangeLocally(registry, monitor)
-    applyChange = async (change) => applyHere(change)
-  } else {
-    applyChange = (worker as WorkerLink).applyRegistryChange
-  }
+  // A worker's change goes through the primary, which puts it in force in every worker.
+  const applyHere = monitor === undefined ? undefined : applyRegistryChangeLocally(registry, monitor)
+  const applyChange: ApplyRegistryChange =
+    applyHere === undefined ? (worker as WorkerLink).applyRegistryChange : async (change) => applyHere(change)
   const backends = createBackendService({ store: store.backends, registry, apply: applyChange })
   const hub = new RoutingDecisionHub((error) =>
     logger.warn({ err: (error as Error).message }, 'routing-decision listener threw'),
@@ -347,12 +343,3 @@ function fileSelectorIn(selector: RoutingGroupSelector): FileRoutingGroupSelecto
 }
 
 export { sendError }
-
-/** What the least-loaded router keeps of a probe's counts. */
-export function localStatsOf(stats: ProbeResult): LocalStats {
-  return {
-    runningQueryCount: stats.runningQueryCount,
-    queuedQueryCount: stats.queuedQueryCount,
-    userQueuedCount: stats.userQueuedCount ?? {},
-  }
-}

@@ -10,7 +10,7 @@ import { waitFor } from '../common/wait.ts'
 import { openTestDatabase, type TestDatabase } from '../test-support/database.ts'
 import { type FakeTrino, startFakeTrino } from './test-support/fake-trino.ts'
 import { addBackend, stateOf } from './test-support/gateway.ts'
-import { type GatewayProcess, startGatewayProcess } from './test-support/process.ts'
+import { type GatewayProcess, processConfigLines, startGatewayProcess } from './test-support/process.ts'
 
 const resultBytes = Number(process.env.TGL_STREAM_MB ?? 100) * 1024 * 1024
 const rssGrowthBytesMax = 50 * 1024 * 1024
@@ -88,14 +88,7 @@ describe('streaming through a gateway process', () => {
       const configPath = join(workDir, 'config.yaml')
       gatewayProcess = await startGatewayProcess({
         configPath,
-        configLines: [
-          'serverConfig:',
-          '  http-server.http.port: 0',
-          'dataStore:',
-          `  jdbcUrl: ${database.url}`,
-          'monitor:',
-          '  taskDelay: 1h',
-        ],
+        configLines: processConfigLines(database.url, '1h'),
         seed: 5,
       })
       const started = gatewayProcess

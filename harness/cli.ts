@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { integerFlag } from '../common/flags.ts'
 import { HarnessError, isHarnessError } from './errors.ts'
 import { junitXml, type SuiteInput } from './report/junit.ts'
 import { summarize } from './report/report.ts'
@@ -95,16 +96,12 @@ function parseCommand(
     },
   })
   if (values.help) return { command: 'help' }
-  let seed: number | undefined
-  if (values.seed !== undefined) {
-    seed = Number(values.seed)
-    if (!/^\d+$/.test(values.seed) || seed > 2 ** 31 - 1) {
-      throw new HarnessError(
-        'USAGE',
-        `--seed: expected an integer from 0 to ${2 ** 31 - 1} (got ${JSON.stringify(values.seed)})`,
-      )
-    }
-  }
+  const seed = integerFlag(
+    'seed',
+    values.seed,
+    { min: 0, max: 2 ** 31 - 1 },
+    (message) => new HarnessError('USAGE', message),
+  )
   const gatewayUrl = values['gateway-url']
   if (gatewayUrl !== undefined && !/^https?:\/\/[^/]+/.test(gatewayUrl)) {
     throw new HarnessError(

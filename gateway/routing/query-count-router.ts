@@ -8,6 +8,7 @@
  * local increments between rounds.
  */
 import { pickIndex, type Rng } from '../../common/random.ts'
+import type { ClusterStats } from '../clusters/trino-status.ts'
 import type { BackendRecord } from '../store/types.ts'
 import type { BackendPicker, PickContext } from './backend-picker.ts'
 
@@ -28,6 +29,17 @@ export interface LocalStats {
   queuedQueryCount: number
   /** Queued queries per `sessionUser`; only the UI_API monitor fills it. */
   userQueuedCount: Readonly<Record<string, number>>
+}
+
+/** What the router keeps of a monitor's measurement (every gateway process feeds it this way). */
+export function localStatsOf(
+  stats: Pick<ClusterStats, 'runningQueryCount' | 'queuedQueryCount' | 'userQueuedCount'>,
+): LocalStats {
+  return {
+    runningQueryCount: stats.runningQueryCount,
+    queuedQueryCount: stats.queuedQueryCount,
+    userQueuedCount: stats.userQueuedCount ?? {},
+  }
 }
 
 export interface LeastLoadedInput {

@@ -25,6 +25,21 @@ export interface GatewayProcess {
 /** How long a gateway process may take to print its listening line (PGlite-free: a server URL). */
 const gatewayProcessStartMsMax = 60_000
 
+/**
+ * The config lines every gateway-process test starts from: a port of the kernel's choosing, the
+ * database at `databaseUrl`, and monitor rounds `taskDelay` apart.
+ */
+export function processConfigLines(databaseUrl: string, taskDelay: string): string[] {
+  return [
+    'serverConfig:',
+    '  http-server.http.port: 0',
+    'dataStore:',
+    `  jdbcUrl: ${databaseUrl}`,
+    'monitor:',
+    `  taskDelay: ${taskDelay}`,
+  ]
+}
+
 export async function startGatewayProcess(options: {
   configPath: string
   configLines: readonly string[]

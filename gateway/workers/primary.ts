@@ -28,8 +28,11 @@ import { BackendRegistry } from '../clusters/registry.ts'
 import type { GatewayConfig } from '../config.ts'
 import { gatewayError } from '../errors.ts'
 import { processRoutingKey } from '../proxy/routing-token.ts'
-import { QueryCountBasedRouter, queryCountBasedRouterModule } from '../routing/query-count-router.ts'
-import { localStatsOf } from '../server.ts'
+import {
+  localStatsOf,
+  QueryCountBasedRouter,
+  queryCountBasedRouterModule,
+} from '../routing/query-count-router.ts'
 import { openStore } from '../store/index.ts'
 import { startHistoryRetention } from '../store/retention.ts'
 import {

@@ -26,7 +26,7 @@ import {
   startLoad,
   storedIds,
 } from '../test-support/history-load.ts'
-import { type GatewayProcess, startGatewayProcess } from '../test-support/process.ts'
+import { type GatewayProcess, processConfigLines, startGatewayProcess } from '../test-support/process.ts'
 
 interface Answer {
   status: number
@@ -174,12 +174,7 @@ describe('workers: 2 on a configured database', () => {
     gateway = await startGatewayProcess({
       configPath: join(workDir, 'gateway.yaml'),
       configLines: [
-        'serverConfig:',
-        '  http-server.http.port: 0',
-        'dataStore:',
-        `  jdbcUrl: ${database.url}`,
-        'monitor:',
-        '  taskDelay: 1h',
+        ...processConfigLines(database.url, '1h'),
         'modules:',
         `  - ${queryCountBasedRouterModule}`,
       ],

@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { describeIssues } from '../../common/errors.ts'
+import { integerFlag } from '../../common/flags.ts'
 import { seedMax } from '../../common/random.ts'
 import { workersMax } from '../../gateway/config.ts'
 import { HarnessError } from '../errors.ts'
@@ -72,17 +73,8 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
       )
     }
   }
-  const seedText = values.seed as string | undefined
-  let seed: number | undefined
-  if (seedText !== undefined) {
-    seed = Number(seedText)
-    if (!/^\d+$/.test(seedText) || seed < 1 || seed > seedMax) {
-      throw new HarnessError(
-        'USAGE',
-        `--seed: expected an integer from 1 to ${seedMax} (got ${JSON.stringify(seedText)})`,
-      )
-    }
-  }
+  const usageError = (message: string) => new HarnessError('USAGE', message)
+  const seed = integerFlag('seed', values.seed as string | undefined, { min: 1, max: seedMax }, usageError)
   const databaseUrl = values['database-url'] as string | undefined
   if (databaseUrl !== undefined && !/^(jdbc:postgresql|postgres|postgresql):\/\/\S+$/.test(databaseUrl)) {
     throw new HarnessError(
@@ -90,17 +82,12 @@ export function parseCapacityArgs(argv: readonly string[]): CapacityCli {
       `--database-url: expected postgres://user@host:port/db or jdbc:postgresql://host:port/db (got ${JSON.stringify(databaseUrl)})`,
     )
   }
-  const workersText = values.workers as string | undefined
-  let workers: number | undefined
-  if (workersText !== undefined) {
-    workers = Number(workersText)
-    if (!/^\d+$/.test(workersText) || workers < 1 || workers > workersMax) {
-      throw new HarnessError(
-        'USAGE',
-        `--workers: expected an integer from 1 to ${workersMax} (got ${JSON.stringify(workersText)})`,
-      )
-    }
-  }
+  const workers = integerFlag(
+    'workers',
+    values.workers as string | undefined,
+    { min: 1, max: workersMax },
+    usageError,
+  )
   for (const key of ['scenario', 'report-dir', 'compare', 'cpu-prof-dir']) {
     if (values[key] === '') throw new HarnessError('USAGE', `--${key}: expected a value (got "")`)
   }
