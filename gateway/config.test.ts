@@ -54,6 +54,7 @@ const defaults: Omit<GatewayConfig, 'source'> = {
     tieBreak: 'first',
     tokenKeys: [],
     history: 'write-behind',
+    historyWriteIntervalMs: 50,
   },
   monitor: {
     taskDelayMs: 60_000,
@@ -182,6 +183,18 @@ describe('parseGatewayConfig values', () => {
       { routing: { history: 'sync' } },
       (c: GatewayConfig) => c.routing.history,
       'sync',
+    ],
+    [
+      'a write-behind interval',
+      { routing: { historyWriteInterval: '200ms' } },
+      (c: GatewayConfig) => c.routing.historyWriteIntervalMs,
+      200,
+    ],
+    [
+      'back-to-back write-behind writes',
+      { routing: { historyWriteInterval: '0s' } },
+      (c: GatewayConfig) => c.routing.historyWriteIntervalMs,
+      0,
     ],
     ['a worker count', { workers: 4 }, (c: GatewayConfig) => c.workers, 4],
     [
@@ -319,6 +332,12 @@ describe('parseGatewayConfig refusals', () => {
       { routing: { history: 'async' } },
       'CONFIG_INVALID',
       ['routing.history: expected write-behind or sync (got "async")'],
+    ],
+    [
+      'a write-behind interval above its bound',
+      { routing: { historyWriteInterval: '1m' } },
+      'CONFIG_INVALID',
+      ['routing.historyWriteInterval: expected a duration of at most 10000ms (got "1m")'],
     ],
     [
       'a retention of zero hours',
@@ -629,6 +648,7 @@ describe('loadGatewayConfig', () => {
         tieBreak: 'first',
         tokenKeys: [],
         history: 'write-behind',
+        historyWriteIntervalMs: 50,
       },
       monitor: { ...defaults.monitor, taskDelayMs: 500, retries: 2 },
       clusterStatsConfiguration: { monitorType: 'NOOP' },

@@ -33,7 +33,11 @@ import { requestAnalyzerConfigSchema } from './routing/analyzer/config.ts'
 import { queryCountBasedRouterModule } from './routing/query-count-router.ts'
 import { routingRulesConfigSchema } from './routing/rules/config.ts'
 import { resolvePostgresUrl } from './store/connection.ts'
-import { historyModes } from './store/history-writer.ts'
+import {
+  historyModes,
+  historyWriteIntervalMsDefault,
+  historyWriteIntervalMsMax,
+} from './store/history-writer.ts'
 import type { UiPage } from './ui/pages.ts'
 
 /** The statement path Trino Gateway always proxies; `additionalStatementPaths` extend it. */
@@ -200,10 +204,20 @@ const routingSchema = z
       tokenKeys: routingTokenKeysSchema.default([]),
       /** Our extension: how a new query's query_history row is written (see store/history-writer.ts). */
       history: z.enum(historyModes, { error: 'expected write-behind or sync' }).default('write-behind'),
+      /** Our extension: write-behind writes start at most this often (group commit); 0ms: back to back. */
+      historyWriteInterval: durationMsKey(0)
+        .refine((ms) => ms <= historyWriteIntervalMsMax, {
+          error: `expected a duration of at most ${historyWriteIntervalMsMax}ms`,
+        })
+        .prefault(`${historyWriteIntervalMsDefault}ms`),
     },
     mappingExpected,
   )
-  .transform(({ asyncTimeout, ...rest }) => ({ ...rest, asyncTimeoutMs: asyncTimeout }))
+  .transform(({ asyncTimeout, historyWriteInterval, ...rest }) => ({
+    ...rest,
+    asyncTimeoutMs: asyncTimeout,
+    historyWriteIntervalMs: historyWriteInterval,
+  }))
 
 const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 

@@ -180,7 +180,12 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   // `routingRules` decides: file rules, an external service, or (engine off) the header.
   const rulesSelector = createRulesSelector(config.routingRules, config.requestAnalyzerConfig, logger)
   let selector = options.selector ?? rulesSelector ?? createHeaderRoutingGroupSelector()
-  const historyWriter = createHistoryWriter({ mode: config.routing.history, history: store.history, logger })
+  const historyWriter = createHistoryWriter({
+    mode: config.routing.history,
+    writeIntervalMs: config.routing.historyWriteIntervalMs,
+    history: store.history,
+    logger,
+  })
   const proxy = createProxy({
     options: {
       statementPaths: config.statementPaths,

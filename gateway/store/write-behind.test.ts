@@ -40,6 +40,7 @@ function options(
     bufferBytesMax: 1_000_000,
     sizeOf: () => 1,
     batchItemsMax: 10,
+    writeIntervalMs: 0,
     submitWaitMsMax: 1_000,
     retryDelayMsMin: 1,
     retryDelayMsMax: 4,
@@ -184,5 +185,54 @@ describe('write-behind buffer', () => {
     const started = Date.now()
     expect(await writer.close(50)).toEqual([1, 2, 3])
     expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('with a write interval, items arriving between two writes go out in one batch', async () => {
+    const control = controlledWrite()
+    const writer = createWriteBehind(options(control.write, { writeIntervalMs: 60_000, batchItemsMax: 100 }))
+    await writer.submit(1)
+    // After an idle spell the first item goes at once; the next ones wait out the interval.
+    expect(control.batches).toEqual([[1]])
+    await control.releaseOne()
+    for (const item of [2, 3, 4]) await writer.submit(item)
+    await tick()
+    expect(control.batches).toEqual([[1]])
+    expect(writer.stats().pendingItems).toBe(3)
+    // close() does not wait out the interval.
+    const closing = writer.close(5_000)
+    await tick()
+    expect(control.batches).toEqual([[1], [2, 3, 4]])
+    await control.releaseAll()
+    expect(await closing).toEqual([])
+    expect(control.committed).toEqual([1, 2, 3, 4])
+  })
+
+  it('a full batch does not wait out the write interval', async () => {
+    const control = controlledWrite()
+    const writer = createWriteBehind(options(control.write, { writeIntervalMs: 60_000, batchItemsMax: 3 }))
+    await writer.submit(1)
+    await control.releaseOne()
+    for (const item of [2, 3]) await writer.submit(item)
+    await tick()
+    expect(control.batches).toEqual([[1]])
+    await writer.submit(4)
+    await tick()
+    expect(control.batches).toEqual([[1], [2, 3, 4]])
+    await control.releaseAll()
+    expect(control.committed).toEqual([1, 2, 3, 4])
+  })
+
+  it('the write interval is measured from the start of the last write', async () => {
+    const control = controlledWrite()
+    const writer = createWriteBehind(options(control.write, { writeIntervalMs: 30, batchItemsMax: 100 }))
+    await writer.submit(1)
+    await control.releaseOne()
+    await writer.submit(2)
+    await tick()
+    expect(control.batches).toEqual([[1]])
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(control.batches).toEqual([[1], [2]])
+    await control.releaseAll()
+    expect(await writer.close(1_000)).toEqual([])
   })
 })

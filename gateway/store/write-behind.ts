@@ -20,6 +20,12 @@ export interface WriteBehindOptions<T> {
   sizeOf: (item: T) => number
   /** Items in one write at most. */
   batchItemsMax: number
+  /**
+   * Writes start at most this often (ms) unless a full batch is waiting: items arriving between two
+   * writes go out together, so a steady stream costs one statement per interval rather than one per
+   * item or two. 0 starts the next write as soon as the previous one ends. `close` does not wait.
+   */
+  writeIntervalMs: number
   /** How long `submit` may wait for room in a full buffer before it fails. */
   submitWaitMsMax: number
   /** Delay before retrying a failed write; doubles with each failure in a row up to the max. */
@@ -76,8 +82,12 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
   /** Set when close() gave up: the writer loop ends instead of retrying on. */
   let stopped = false
   let failuresInRow = 0
-  /** Wakes the writer early from a retry delay (close wants it to try at once). */
+  /** Wakes the writer early from a retry delay or the write interval (close wants it to try at once). */
   let wakeWriter: (() => void) | undefined
+  /** Wakes the writer from the write interval alone (a full batch is waiting), never from a retry delay. */
+  let endInterval: (() => void) | undefined
+  /** When the last write started (performance.now()); the next starts `writeIntervalMs` later. */
+  let lastWriteStartedAt = Number.NEGATIVE_INFINITY
   /** Resolves when the writer loop has stopped with an empty buffer. */
   let drained: (() => void) | undefined
 
@@ -89,6 +99,7 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     buffer.push(item)
     bufferBytes += size
     if (!writing) void writeLoop()
+    else if (buffer.length >= options.batchItemsMax) endInterval?.()
   }
 
   function remove(count: number): void {
@@ -101,16 +112,25 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     }
   }
 
-  function sleep(ms: number): Promise<void> {
+  function sleep(ms: number, endsEarlyOnFullBatch = false): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms)
       function done() {
         clearTimeout(timer)
         wakeWriter = undefined
+        endInterval = undefined
         resolve()
       }
       wakeWriter = done
+      if (endsEarlyOnFullBatch) endInterval = done
     })
+  }
+
+  /** Waits out the rest of the write interval, unless closing or a full batch is already waiting. */
+  async function awaitWriteInterval(): Promise<void> {
+    const waitMs = lastWriteStartedAt + options.writeIntervalMs - performance.now()
+    if (waitMs <= 0 || closed || buffer.length >= options.batchItemsMax) return
+    await sleep(waitMs, true)
   }
 
   type Outcome = { kind: 'written' } | { kind: 'retry'; error: unknown }
@@ -145,6 +165,9 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     writing = true
     try {
       while (buffer.length > 0 && !stopped) {
+        await awaitWriteInterval()
+        if (stopped) break
+        lastWriteStartedAt = performance.now()
         const batch = buffer.slice(0, options.batchItemsMax)
         const outcome = await writeBatch(batch)
         if (outcome.kind === 'written') {
