@@ -204,6 +204,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     cache,
     history: store.history,
     recordHistory: (row) => historyWriter.record(row),
+    offerHistory: (row) => historyWriter.offer(row),
     routingKeys: routingKeysOf(config, options.routingKeys),
     dispatcher,
     logger,

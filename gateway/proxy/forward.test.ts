@@ -71,7 +71,9 @@ async function get(url: string): Promise<{ status: number; headers: Record<strin
   }
 }
 
-const prefixHold = (release: (prefix: Buffer) => Promise<Buffer | CodedError>): HoldBack<string> => ({
+const prefixHold = (
+  release: (prefix: Buffer) => Buffer | CodedError | Promise<Buffer | CodedError>,
+): HoldBack<string> => ({
   bytesMax: 1024,
   wanted: (statusCode) => statusCode === 200,
   inspect: (prefix) => ({ decided: prefix.includes('|'), found: prefix.toString() }),
@@ -114,6 +116,37 @@ describe('forwardToBackend', () => {
     expect(answer.body).toBe('ABC||DEFGHIJKL')
     expect(answer.headers['content-length']).toBe('14')
     expect(results).toEqual([{ kind: 'done' }])
+  })
+
+  it('a release known at once sends the answer on, then the rest as it comes, without pausing the backend', async () => {
+    const body = `abc|${'x'.repeat(200_000)}`
+    const backend = await listen((_request, response) => {
+      response.writeHead(200, { 'content-length': String(body.length) })
+      response.write(body.slice(0, 4))
+      setTimeout(() => response.end(body.slice(4)), 20)
+    })
+    const { url, results } = await front(
+      backend,
+      prefixHold((prefix) => Buffer.from(prefix.toString().toUpperCase())),
+    )
+    const answer = await get(`${url}/x`)
+    expect(answer.body).toBe(`ABC|${'x'.repeat(200_000)}`)
+    expect(answer.headers['content-length']).toBe(String(body.length))
+    expect(results).toEqual([{ kind: 'done' }])
+  })
+
+  it('a synchronous error from release replaces the answer too', async () => {
+    const backend = await listen((_request, response) => {
+      response.writeHead(200)
+      response.end('abc|')
+    })
+    const { url, results } = await front(
+      backend,
+      prefixHold(() => new CodedError('NOPE', 'refused by the gateway', 503)),
+    )
+    const answer = await get(`${url}/x`)
+    expect(answer.status).toBe(502)
+    expect(results.map((result) => result.kind)).toEqual(['replaced'])
   })
 
   it('replaces the answer with the error release returns and aborts the backend request', async () => {

@@ -34,10 +34,15 @@ export interface HoldBack<T> {
   bytesMax: number
   /**
    * The bytes that replace the prefix (the prefix itself when nothing changes), or an error that
-   * replaces the whole answer (the backend's answer is then dropped).
+   * replaces the whole answer (the backend's answer is then dropped). Returned as they are when they
+   * are known at once: the answer then goes on within the same parser callback, with no pause of the
+   * backend connection and no turn of the event loop; a promise pauses the backend until it settles.
    */
-  release(prefix: Buffer, found: T, statusCode: number): Promise<Buffer | CodedError>
+  release(prefix: Buffer, found: T, statusCode: number): Released | Promise<Released>
 }
+
+/** What `release` puts in place of the held-back prefix. */
+export type Released = Buffer | CodedError
 
 export type ForwardResult =
   /** The answer reached the client. */
@@ -129,10 +134,8 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
         this.#prefix = this.#prefix.length === 0 ? chunk : Buffer.concat([this.#prefix, chunk])
         const inspected = hold.inspect(this.#prefix)
         this.#found = inspected.found
-        if (inspected.decided || this.#prefix.length >= hold.bytesMax) {
-          controller.pause()
-          void this.#release(this.#prefix, inspected.found)
-        }
+        if (inspected.decided || this.#prefix.length >= hold.bytesMax)
+          this.#release(this.#prefix, inspected.found)
         return
       }
       case 'releasing':
@@ -152,7 +155,7 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
           this.#prefix.length > 0
             ? (this.#found as T)
             : (this.hold as HoldBack<T>).inspect(this.#prefix).found
-        void this.#release(this.#prefix, found)
+        this.#release(this.#prefix, found)
         return
       }
       case 'releasing':
@@ -181,14 +184,28 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
     }
   }
 
-  async #release(prefix: Buffer, found: T): Promise<void> {
+  /** Releases the held-back prefix: at once when `release` answers at once, else once it settles. */
+  #release(prefix: Buffer, found: T): void {
     this.#phase = 'releasing'
-    let released: Buffer | CodedError
+    let released: Released | Promise<Released>
     try {
-      released = await (this.hold as HoldBack<T>).release(prefix, found, this.#statusCode)
+      released = (this.hold as HoldBack<T>).release(prefix, found, this.#statusCode)
     } catch (error) {
       released = error as CodedError
     }
+    if (!(released instanceof Promise)) {
+      this.#sendReleased(prefix, released, false)
+      return
+    }
+    // The backend waits (no more chunks, no end) until the answer can go on.
+    this.#controller?.pause()
+    released.then(
+      (value) => this.#sendReleased(prefix, value, true),
+      (error: unknown) => this.#sendReleased(prefix, error as CodedError, true),
+    )
+  }
+
+  #sendReleased(prefix: Buffer, released: Released, paused: boolean): void {
     // The client may have gone away (or the backend failed) while the prefix was being released.
     if ((this.#phase as Phase) === 'finished') return
     if (!Buffer.isBuffer(released)) {
@@ -211,7 +228,9 @@ class BackendExchange<T> implements Dispatcher.DispatchHandler {
       return
     }
     this.#phase = 'streaming'
-    if (writable) this.#controller?.resume()
+    // A full client socket pauses the backend until 'drain'; a release that paused it resumes it.
+    if (paused && writable) this.#controller?.resume()
+    else if (!paused && !writable) this.#controller?.pause()
   }
 
   #finish(result: ForwardResult): void {

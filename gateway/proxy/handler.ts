@@ -17,7 +17,7 @@ import type { LocalStats } from '../routing/query-count-router.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
 import type { BackendRecord, QueryHistoryRecord, QueryHistoryStore } from '../store/types.ts'
-import { forwardToBackend, type HoldBack } from './forward.ts'
+import { forwardToBackend, type HoldBack, type Released } from './forward.ts'
 import { backendRequestHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
 import { createPathFilter, proxiedMethods, statementPathOf } from './path-filter.ts'
 import { extractQueryId } from './query-id.ts'
@@ -83,6 +83,11 @@ export interface ProxyDeps {
    * a rejection cancels the query and answers 503 QUERY_HISTORY_WRITE_FAILED.
    */
   recordHistory: (row: QueryHistoryRecord) => Promise<void>
+  /**
+   * Takes a new query's row at once when `recordHistory` would not wait (write-behind with room) and
+   * says whether it did, so such a submission's answer goes on without a turn of the event loop.
+   */
+  offerHistory?: ((row: QueryHistoryRecord) => boolean) | undefined
   /**
    * Keys of the routing tokens: the first signs the tokens appended to rewritten URIs, every one
    * verifies (rotation). Never empty: server.ts passes `routing.tokenKeys` or a per-process key.
@@ -529,7 +534,7 @@ export function createProxy(deps: ProxyDeps): DataPlane {
    * unrecordable query is cancelled and the client gets the error instead), then the URIs that
    * point at the backend are rewritten to the gateway.
    */
-  async function releaseStatementAnswer(
+  function releaseStatementAnswer(
     prefix: Buffer,
     scan: ScanResult,
     isNewQuery: boolean,
@@ -541,22 +546,32 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     },
     target: Target,
     backendName: string,
-  ): Promise<Buffer | CodedError> {
+  ): Released | Promise<Released> {
     const answerId = scan.fields.find((field) => field.key === 'id')?.value
-    if (isNewQuery) {
-      const queryId = answerId
-      if (queryId !== undefined && queryId !== '') {
-        const recorded = await record(queryId, exchange, target)
-        if (!recorded.ok) {
-          await cancelQuery(target, queryId, exchange.user)
-          return gatewayError(
-            'QUERY_HISTORY_WRITE_FAILED',
-            `query ${queryId} on backend ${backendName} could not be recorded in query_history (${recorded.reason}); it was cancelled so that it does not run unreachable`,
-            { queryId, backend: backendName },
-          )
-        }
-      }
-    }
+    if (!isNewQuery || answerId === undefined || answerId === '')
+      return rewriteAnswer(prefix, scan, answerId, exchange, target)
+    const queryId = answerId
+    const recorded = record(queryId, exchange, target)
+    if (recorded === true) return rewriteAnswer(prefix, scan, answerId, exchange, target)
+    return recorded.then(async (outcome) => {
+      if (outcome.ok) return rewriteAnswer(prefix, scan, answerId, exchange, target)
+      await cancelQuery(target, queryId, exchange.user)
+      return gatewayError(
+        'QUERY_HISTORY_WRITE_FAILED',
+        `query ${queryId} on backend ${backendName} could not be recorded in query_history (${outcome.reason}); it was cancelled so that it does not run unreachable`,
+        { queryId, backend: backendName },
+      )
+    })
+  }
+
+  /** The answer's prefix with the URIs that point at the backend rewritten to the gateway. */
+  function rewriteAnswer(
+    prefix: Buffer,
+    scan: ScanResult,
+    answerId: string | undefined,
+    exchange: { request: IncomingMessage; queryId: string | undefined },
+    target: Target,
+  ): Buffer {
     if (!options.rewriteNextUri) return prefix
     const origins = backendOrigins(target)
     const gatewayOrigin = gatewayOriginOf(
@@ -581,34 +596,40 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     })
   }
 
-  async function record(
+  /**
+   * Records a new query: in the query-id cache, and its query_history row. True when that is done
+   * at once (history off, or the row taken into the write-behind buffer); else the outcome to wait for.
+   */
+  function record(
     queryId: string,
     exchange: { request: IncomingMessage; bodyText: string; user: string | undefined },
     target: Target,
-  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+  ): true | Promise<{ ok: true } | { ok: false; reason: string }> {
     deps.cache.set({
       queryId,
       backendUrl: target.backendUrl,
       routingGroup: target.routingGroup,
       externalUrl: target.externalUrl,
     })
-    if (!options.queryHistoryEnabled) return { ok: true }
-    try {
-      await deps.recordHistory({
-        queryId,
-        queryText: exchange.bodyText,
-        created: Date.now(),
-        backendUrl: target.backendUrl,
-        userName: exchange.user ?? null,
-        source: headerOf(exchange.request.headers, 'x-trino-source') ?? null,
-        routingGroup: target.routingGroup,
-        externalUrl: target.externalUrl ?? target.backendUrl,
-      })
-      return { ok: true }
-    } catch (error) {
-      logger.error({ queryId, err: (error as Error).message }, 'query_history row could not be taken')
-      return { ok: false, reason: (error as Error).message }
+    if (!options.queryHistoryEnabled) return true
+    const row: QueryHistoryRecord = {
+      queryId,
+      queryText: exchange.bodyText,
+      created: Date.now(),
+      backendUrl: target.backendUrl,
+      userName: exchange.user ?? null,
+      source: headerOf(exchange.request.headers, 'x-trino-source') ?? null,
+      routingGroup: target.routingGroup,
+      externalUrl: target.externalUrl ?? target.backendUrl,
     }
+    if (deps.offerHistory?.(row) === true) return true
+    return deps.recordHistory(row).then(
+      () => ({ ok: true }) as const,
+      (error: unknown) => {
+        logger.error({ queryId, err: (error as Error).message }, 'query_history row could not be taken')
+        return { ok: false, reason: (error as Error).message } as const
+      },
+    )
   }
 
   async function cancelQuery(target: Target, queryId: string, user: string | undefined): Promise<void> {

@@ -51,6 +51,8 @@ export interface HistoryWriter {
   readonly mode: HistoryMode
   /** write-behind: resolves once buffered; sync: once committed. Rejects when the row cannot be taken. */
   record(row: QueryHistoryRecord): Promise<void>
+  /** write-behind: takes the row at once when `record` would not wait, and says so; sync: false. */
+  offer(row: QueryHistoryRecord): boolean
   stats(): HistoryWriterStats
   /** write-behind: writes the buffer (up to `historyShutdownFlushMsMax`), logs and returns rows lost. */
   close(): Promise<QueryHistoryRecord[]>
@@ -86,6 +88,7 @@ export function createHistoryWriter(options: {
         await history.insert(row)
         written++
       },
+      offer: () => false,
       stats: () => ({
         mode: 'sync',
         pendingItems: 0,
@@ -122,6 +125,7 @@ export function createHistoryWriter(options: {
   return {
     mode: 'write-behind',
     record: (row) => buffer.submit(row),
+    offer: (row) => buffer.offer(row),
     stats: () => ({ mode: 'write-behind', ...buffer.stats() }),
     async close() {
       const lost = await buffer.close(historyShutdownFlushMsMax)

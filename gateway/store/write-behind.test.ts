@@ -83,6 +83,26 @@ describe('write-behind buffer', () => {
     expect(control.committed).toEqual([1, 2, 3, 4])
   })
 
+  it('offer takes an item only when a submission would not wait, and never jumps a waiting one', async () => {
+    const control = controlledWrite()
+    const writer = createWriteBehind(options(control.write, { bufferItemsMax: 2, batchItemsMax: 1 }))
+    expect(writer.offer(1)).toBe(true)
+    expect(writer.offer(2)).toBe(true)
+    expect(writer.offer(3)).toBe(false) // full
+    const waiting = writer.submit(3)
+    await control.releaseOne() // [1] written: room for one, which the waiting submission takes
+    await waiting
+    expect(writer.offer(4)).toBe(false) // full again: [2, 3]
+    await control.releaseAll()
+    expect(control.committed).toEqual([1, 2, 3])
+    expect(writer.offer(5)).toBe(true)
+    const closing = writer.close(1_000)
+    expect(writer.offer(6)).toBe(false)
+    await control.releaseAll()
+    expect(await closing).toEqual([])
+    expect(control.committed).toEqual([1, 2, 3, 5])
+  })
+
   it('fails a submission that found no room within submitWaitMsMax, dropping nothing already buffered', async () => {
     const control = controlledWrite()
     const writer = createWriteBehind(options(control.write, { bufferItemsMax: 2, submitWaitMsMax: 20 }))

@@ -55,6 +55,11 @@ export interface WriteBehindStats {
 export interface WriteBehind<T> {
   /** Resolves once the item is buffered; rejects when no room came within `submitWaitMsMax`, or after close. */
   submit(item: T): Promise<void>
+  /**
+   * Takes the item at once when `submit` would not have to wait (open, room, nobody waiting) and
+   * says whether it did; false leaves it to `submit`. Saves a promise on the hot path.
+   */
+  offer(item: T): boolean
   stats(): WriteBehindStats
   /**
    * Refuses new items and writes what is buffered, retrying as usual, for at most `deadlineMs`.
@@ -126,11 +131,10 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     })
   }
 
-  /** Waits out the rest of the write interval, unless closing or a full batch is already waiting. */
-  async function awaitWriteInterval(): Promise<void> {
-    const waitMs = lastWriteStartedAt + options.writeIntervalMs - performance.now()
-    if (waitMs <= 0 || closed || buffer.length >= options.batchItemsMax) return
-    await sleep(waitMs, true)
+  /** How long the next write still waits: 0 when closing, a full batch waits, or the interval is over. */
+  function intervalLeftMs(): number {
+    if (closed || buffer.length >= options.batchItemsMax) return 0
+    return Math.max(0, lastWriteStartedAt + options.writeIntervalMs - performance.now())
   }
 
   type Outcome = { kind: 'written' } | { kind: 'retry'; error: unknown }
@@ -165,8 +169,12 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     writing = true
     try {
       while (buffer.length > 0 && !stopped) {
-        await awaitWriteInterval()
-        if (stopped) break
+        // Only a wait yields: without one, the batch is taken in this turn, as it was queued.
+        const waitMs = intervalLeftMs()
+        if (waitMs > 0) {
+          await sleep(waitMs, true)
+          if (stopped) break
+        }
         lastWriteStartedAt = performance.now()
         const batch = buffer.slice(0, options.batchItemsMax)
         const outcome = await writeBatch(batch)
@@ -189,6 +197,13 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
   }
 
   return {
+    offer(item) {
+      if (closed || waiters.length > 0) return false
+      const size = options.sizeOf(item)
+      if (!hasRoomFor(size)) return false
+      accept(item, size)
+      return true
+    },
     submit(item) {
       if (closed) return Promise.reject(new WriteBehindClosedError('the write-behind buffer is closed'))
       const size = options.sizeOf(item)
