@@ -16,6 +16,7 @@ import { routingGroupHeader } from '../routing/header-selector.ts'
 import type { LocalStats } from '../routing/query-count-router.ts'
 import { route } from '../routing/route.ts'
 import type { RoutingGroupSelector, RoutingRequest } from '../routing/selector.ts'
+import type { HistoryWriter } from '../store/history-writer.ts'
 import type { BackendRecord, QueryHistoryRecord, QueryHistoryStore } from '../store/types.ts'
 import { forwardToBackend, type HoldBack, type Released } from './forward.ts'
 import { backendRequestHeaders, gatewayOriginOf, requestUserOf } from './headers.ts'
@@ -79,15 +80,12 @@ export interface ProxyDeps {
   /** Lookups of follow-ups without a routing token. */
   history: Pick<QueryHistoryStore, 'findByQueryId'>
   /**
-   * Records a new query's row: resolves once it is buffered (write-behind) or committed (sync);
-   * a rejection cancels the query and answers 503 QUERY_HISTORY_WRITE_FAILED.
+   * Records new queries' rows. `offer` takes a row at once when it can (write-behind with room), so
+   * such a submission's answer goes on without a turn of the event loop; else `record` resolves once
+   * the row is buffered or committed (sync), and a rejection cancels the query and answers 503
+   * QUERY_HISTORY_WRITE_FAILED.
    */
-  recordHistory: (row: QueryHistoryRecord) => Promise<void>
-  /**
-   * Takes a new query's row at once when `recordHistory` would not wait (write-behind with room) and
-   * says whether it did, so such a submission's answer goes on without a turn of the event loop.
-   */
-  offerHistory?: ((row: QueryHistoryRecord) => boolean) | undefined
+  historyWriter: Pick<HistoryWriter, 'record' | 'offer'>
   /**
    * Keys of the routing tokens: the first signs the tokens appended to rewritten URIs, every one
    * verifies (rotation). Never empty: server.ts passes `routing.tokenKeys` or a per-process key.
@@ -547,14 +545,13 @@ export function createProxy(deps: ProxyDeps): DataPlane {
     target: Target,
     backendName: string,
   ): Released | Promise<Released> {
-    const answerId = scan.fields.find((field) => field.key === 'id')?.value
-    if (!isNewQuery || answerId === undefined || answerId === '')
-      return rewriteAnswer(prefix, scan, answerId, exchange, target)
-    const queryId = answerId
+    const queryId = scan.fields.find((field) => field.key === 'id')?.value
+    if (!isNewQuery || queryId === undefined || queryId === '')
+      return rewriteAnswer(prefix, scan, queryId, exchange, target)
     const recorded = record(queryId, exchange, target)
-    if (recorded === true) return rewriteAnswer(prefix, scan, answerId, exchange, target)
+    if (recorded === true) return rewriteAnswer(prefix, scan, queryId, exchange, target)
     return recorded.then(async (outcome) => {
-      if (outcome.ok) return rewriteAnswer(prefix, scan, answerId, exchange, target)
+      if (outcome.ok) return rewriteAnswer(prefix, scan, queryId, exchange, target)
       await cancelQuery(target, queryId, exchange.user)
       return gatewayError(
         'QUERY_HISTORY_WRITE_FAILED',
@@ -622,8 +619,8 @@ export function createProxy(deps: ProxyDeps): DataPlane {
       routingGroup: target.routingGroup,
       externalUrl: target.externalUrl ?? target.backendUrl,
     }
-    if (deps.offerHistory?.(row) === true) return true
-    return deps.recordHistory(row).then(
+    if (deps.historyWriter.offer(row)) return true
+    return deps.historyWriter.record(row).then(
       () => ({ ok: true }) as const,
       (error: unknown) => {
         logger.error({ queryId, err: (error as Error).message }, 'query_history row could not be taken')

@@ -75,7 +75,7 @@ export function isRefusedByDatabase(error: unknown): boolean {
 export function createHistoryWriter(options: {
   mode: HistoryMode
   /** write-behind: writes start at most this often (ms) unless a full batch waits. */
-  writeIntervalMs?: number | undefined
+  writeIntervalMs: number
   history: Pick<QueryHistoryStore, 'insert' | 'insertBatch'>
   logger: StoreLogger
 }): HistoryWriter {
@@ -106,7 +106,7 @@ export function createHistoryWriter(options: {
     bufferBytesMax: historyBufferBytesMax,
     sizeOf: (row) => row.queryText.length,
     batchItemsMax: historyWriteBatchRowsMax,
-    writeIntervalMs: options.writeIntervalMs ?? historyWriteIntervalMsDefault,
+    writeIntervalMs: options.writeIntervalMs,
     submitWaitMsMax: historyBufferWaitMsMax,
     retryDelayMsMin: historyRetryDelayMsMin,
     retryDelayMsMax: historyRetryDelayMsMax,

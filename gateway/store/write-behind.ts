@@ -196,21 +196,20 @@ export function createWriteBehind<T>(options: WriteBehindOptions<T>): WriteBehin
     }
   }
 
+  function offer(item: T): boolean {
+    if (closed || waiters.length > 0) return false
+    const size = options.sizeOf(item)
+    if (!hasRoomFor(size)) return false
+    accept(item, size)
+    return true
+  }
+
   return {
-    offer(item) {
-      if (closed || waiters.length > 0) return false
-      const size = options.sizeOf(item)
-      if (!hasRoomFor(size)) return false
-      accept(item, size)
-      return true
-    },
+    offer,
     submit(item) {
       if (closed) return Promise.reject(new WriteBehindClosedError('the write-behind buffer is closed'))
+      if (offer(item)) return Promise.resolve()
       const size = options.sizeOf(item)
-      if (waiters.length === 0 && hasRoomFor(size)) {
-        accept(item, size)
-        return Promise.resolve()
-      }
       stats.submitWaits++
       return new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
