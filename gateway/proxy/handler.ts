@@ -785,8 +785,25 @@ function queryInfoUrl(backendUrl: string, queryId: string): { origin: string; pa
   return { origin: backend.origin, path: `${backend.basePath}/v1/query/${encodeURIComponent(queryId)}` }
 }
 
+/** A registered backend's origins, by record, with the URLs they were read from. */
+const backendOriginsByRecord = new WeakMap<
+  BackendRecord,
+  { proxyTo: string; externalUrl: string | null; origins: readonly string[] }
+>()
+
 /** Origins under which the backend may name itself in `nextUri`. */
-function backendOrigins(target: Target): string[] {
+function backendOrigins(target: Target): readonly string[] {
+  const backend = target.backend
+  // A target built from its registered backend (token, routing) has the record's origins.
+  const ofRecord =
+    backend !== undefined &&
+    target.backendUrl === backend.proxyTo &&
+    (target.externalUrl ?? null) === (backend.externalUrl ?? null)
+  if (ofRecord) {
+    const known = backendOriginsByRecord.get(backend)
+    if (known !== undefined && known.proxyTo === backend.proxyTo && known.externalUrl === backend.externalUrl)
+      return known.origins
+  }
   const origins: string[] = []
   for (const url of [
     target.backendUrl,
@@ -799,6 +816,12 @@ function backendOrigins(target: Target): string[] {
     const origin = parseUrl(url)?.origin
     if (origin !== undefined && !origins.includes(origin)) origins.push(origin)
   }
+  if (ofRecord)
+    backendOriginsByRecord.set(backend, {
+      proxyTo: backend.proxyTo,
+      externalUrl: backend.externalUrl,
+      origins,
+    })
   return origins
 }
 

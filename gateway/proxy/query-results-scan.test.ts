@@ -118,4 +118,27 @@ describe('URI rewriting', () => {
     expect(parsed.data).toEqual(results.data)
     expect(parsed.id).toBe(results.id)
   })
+
+  it('rewrites any mix of fields (escaped, multi-byte, shorter and longer) as a rebuild from JSON.parse would', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(['infoUri', 'partialCancelUri', 'nextUri'] as const, { minLength: 1 }),
+        fc.string({ unit: 'grapheme', maxLength: 12 }),
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        (keys, tail, replacement) => {
+          const body: Record<string, unknown> = { id: 'q\u00e9"1' }
+          for (const key of keys) body[key] = `${backend}/v1/${key}/${tail}`
+          body.data = [[tail, '\\"']]
+          const text = JSON.stringify(body)
+          const scan = scanQueryResultsPrefix(Buffer.from(text))
+          const rewritten = rewritePrefix(Buffer.from(text), scan.fields, (uri, key) =>
+            key === 'partialCancelUri' ? uri : `${replacement}${key}`,
+          )
+          const expected = { ...body }
+          for (const key of keys) if (key !== 'partialCancelUri') expected[key] = `${replacement}${key}`
+          expect(JSON.parse(rewritten.toString('utf8'))).toEqual(expected)
+        },
+      ),
+    )
+  })
 })

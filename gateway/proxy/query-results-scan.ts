@@ -93,16 +93,20 @@ function skipWhitespace(bytes: Uint8Array, from: number): number {
   return index
 }
 
-/** Index just after the closing quote of the string opening at `start`. */
+/**
+ * Index just after the closing quote of the string opening at `start`. Quotes are found with the
+ * native `indexOf`; a quote is the closing one when an even number of backslashes precede it.
+ */
 function stringEnd(bytes: Uint8Array, start: number): number {
-  let index = start + 1
-  while (index < bytes.length) {
-    const byte = bytes[index]
-    if (byte === Byte.Backslash) index += 2
-    else if (byte === Byte.Quote) return index + 1
-    else index++
+  let from = start + 1
+  for (;;) {
+    const quote = bytes.indexOf(Byte.Quote, from)
+    if (quote === -1) return incomplete
+    let backslashes = 0
+    while (quote - backslashes - 1 > start && bytes[quote - backslashes - 1] === Byte.Backslash) backslashes++
+    if (backslashes % 2 === 0) return quote + 1
+    from = quote + 1
   }
-  return incomplete
 }
 
 /** Index just after the JSON value starting at `start` (string, object, array or literal). */
@@ -184,23 +188,36 @@ export function rewriteBackendUri(
   return uri
 }
 
-/** The prefix with the URI fields replaced; returns the same bytes when nothing changed. */
+/**
+ * The prefix with the URI fields replaced, in one buffer; returns the same bytes when nothing
+ * changed. `fields` are in the order the scan found them (by `start`).
+ */
 export function rewritePrefix(
   prefix: Buffer,
   fields: readonly ScannedField[],
   rewrite: (uri: string, key: (typeof queryResultsUriKeys)[number]) => string,
 ): Buffer {
-  const parts: Buffer[] = []
-  let cursor = 0
-  for (const field of [...fields].sort((a, b) => a.start - b.start)) {
-    const key = queryResultsUriKeys.find((uriKey) => uriKey === field.key)
-    if (key === undefined) continue
-    const replaced = rewrite(field.value, key)
+  let replacements: { field: ScannedField; json: string; bytes: number }[] | undefined
+  let length = prefix.length
+  for (const field of fields) {
+    if (field.key === 'id') continue
+    const replaced = rewrite(field.value, field.key as (typeof queryResultsUriKeys)[number])
     if (replaced === field.value) continue
-    parts.push(prefix.subarray(cursor, field.start), Buffer.from(JSON.stringify(replaced), 'utf8'))
+    const json = JSON.stringify(replaced)
+    const bytes = Buffer.byteLength(json, 'utf8')
+    replacements ??= []
+    replacements.push({ field, json, bytes })
+    length += bytes - (field.end - field.start)
+  }
+  if (replacements === undefined) return prefix
+  const out = Buffer.allocUnsafe(length)
+  let cursor = 0
+  let written = 0
+  for (const { field, json, bytes } of replacements) {
+    written += prefix.copy(out, written, cursor, field.start)
+    written += out.write(json, written, bytes, 'utf8')
     cursor = field.end
   }
-  if (parts.length === 0) return prefix
-  parts.push(prefix.subarray(cursor))
-  return Buffer.concat(parts)
+  prefix.copy(out, written, cursor)
+  return out
 }

@@ -33,12 +33,29 @@ describe('routing tokens', () => {
     expect(verifyRoutingToken([keyA], queryId, forged)).toEqual({ ok: false, reason: 'bad-mac' })
     expect(verifyRoutingToken([keyA], `${queryId}x`, token)).toEqual({ ok: false, reason: 'bad-mac' })
   })
-  it('refuses a token of a key with the same id but another secret, though the first MAC is remembered', () => {
+  it('refuses a token of a key with the same id but another secret, though the first token is remembered', () => {
     const token = signRoutingToken(keyA, queryId, 'trino-1')
     const sameIdOtherSecret: RoutingKey = { id: 'a', secret: Buffer.from('secret-other') }
     expect(verifyRoutingToken([sameIdOtherSecret], queryId, token)).toEqual({ ok: false, reason: 'bad-mac' })
     expect(verifyRoutingToken([keyA], queryId, token)).toEqual({ ok: true, backend: 'trino-1' })
   })
+  it('a remembered token answers only for its own query and key; any other text is checked afresh', () => {
+    const token = signRoutingToken(keyA, 'q-remembered', 'trino-1')
+    expect(verifyRoutingToken([keyA], 'q-remembered', token)).toEqual({ ok: true, backend: 'trino-1' })
+    expect(verifyRoutingToken([keyA], 'q-other', token)).toEqual({ ok: false, reason: 'bad-mac' })
+    const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`
+    expect(verifyRoutingToken([keyA], 'q-remembered', tampered)).toEqual({ ok: false, reason: 'bad-mac' })
+    const retired: RoutingKey = { id: 'z', secret: Buffer.from('secret-z') }
+    expect(verifyRoutingToken([retired], 'q-remembered', token)).toEqual({ ok: false, reason: 'unknown-key' })
+    // A token verified (not signed) here is remembered too, and still checked against its query.
+    const other: RoutingKey = { id: 'o', secret: Buffer.from('secret-o') }
+    const foreign = signRoutingToken(other, 'q-foreign', 'trino-2')
+    const sameKey: RoutingKey = { id: 'o', secret: Buffer.from('secret-o') }
+    expect(verifyRoutingToken([sameKey], 'q-foreign', foreign)).toEqual({ ok: true, backend: 'trino-2' })
+    expect(verifyRoutingToken([sameKey], 'q-foreign', foreign)).toEqual({ ok: true, backend: 'trino-2' })
+    expect(verifyRoutingToken([sameKey], 'q-else', foreign)).toEqual({ ok: false, reason: 'bad-mac' })
+  })
+
   it('signs and verifies the same past the bound of remembered MACs', () => {
     const key: RoutingKey = { id: 'c', secret: Buffer.from('secret-c') }
     const first = signRoutingToken(key, 'q0', 'trino-1')

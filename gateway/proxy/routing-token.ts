@@ -35,35 +35,47 @@ export type RoutingTokenCheck =
   | { readonly ok: false; readonly reason: 'malformed' | 'unknown-key' | 'bad-mac' }
 
 /**
- * MACs remembered per key, by query and backend: every answer of a query carries the same token and
- * every poll sends it back, so a query's POST computes the HMAC and its polls reuse it (one
- * HMAC-SHA256 a query instead of about two a request). Oldest first out past the bound.
+ * Tokens remembered per key: every answer of a query carries the same token and every poll sends it
+ * back, so a query's POST computes the HMAC once and its polls neither verify nor sign again (one
+ * HMAC-SHA256 a query instead of about two a request). `signed` maps a query id to the token signed
+ * for it; `verified` maps a token known to be valid to what it says. Oldest first out past the bound.
  */
 export const routingMacCacheEntriesMax = 10_000
-const macCaches = new WeakMap<RoutingKey, Map<string, string>>()
+
+interface KnownTokens {
+  signed: Map<string, { backend: string; token: string }>
+  verified: Map<string, { queryId: string; check: RoutingTokenCheck & { ok: true } }>
+}
+const knownTokens = new WeakMap<RoutingKey, KnownTokens>()
+
+function knownTokensOf(key: RoutingKey): KnownTokens {
+  let known = knownTokens.get(key)
+  if (known === undefined) {
+    known = { signed: new Map(), verified: new Map() }
+    knownTokens.set(key, known)
+  }
+  return known
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= routingMacCacheEntriesMax) map.delete(map.keys().next().value as string)
+  map.set(key, value)
+}
 
 function mac(key: RoutingKey, queryId: string, backend: string): string {
   // The query id binds the token to one query, so a token cannot steer another query's polls.
-  const input = `${key.id}\n${queryId}\n${backend}`
-  let cache = macCaches.get(key)
-  if (cache === undefined) {
-    cache = new Map()
-    macCaches.set(key, cache)
-  }
-  const known = cache.get(input)
-  if (known !== undefined) return known
-  const computed = createHmac('sha256', key.secret)
-    .update(input)
+  return createHmac('sha256', key.secret)
+    .update(`${key.id}\n${queryId}\n${backend}`)
     .digest()
     .subarray(0, routingTokenMacBytes)
     .toString('base64url')
-  if (cache.size >= routingMacCacheEntriesMax) cache.delete(cache.keys().next().value as string)
-  cache.set(input, computed)
-  return computed
 }
 
 /** Token layout: keyId.backend(base64url).mac(base64url); '.' never occurs in base64url. */
 export function signRoutingToken(key: RoutingKey, queryId: string, backend: string): string {
+  const known = knownTokensOf(key)
+  const signed = known.signed.get(queryId)
+  if (signed !== undefined && signed.backend === backend) return signed.token
   // An empty segment or a '.' in the key id would make the token unparseable; config guarantees neither.
   if (backend.length === 0 || key.id.length === 0 || key.id.includes('.')) {
     throw new RangeError(
@@ -71,16 +83,28 @@ export function signRoutingToken(key: RoutingKey, queryId: string, backend: stri
     )
   }
   const name = Buffer.from(backend, 'utf8').toString('base64url')
-  return `${key.id}.${name}.${mac(key, queryId, backend)}`
+  const token = `${key.id}.${name}.${mac(key, queryId, backend)}`
+  remember(known.signed, queryId, { backend, token })
+  remember(known.verified, token, { queryId, check: { ok: true, backend } })
+  return token
 }
 
-/** Splits on indexOf (no regex), then checks the MAC against the current and previous keys. */
+/**
+ * A token seen valid before is known by its exact text (a lookup, no HMAC); any other is split on
+ * indexOf (no regex) and its MAC checked against the current and previous keys.
+ */
 export function verifyRoutingToken(
   keys: readonly RoutingKey[],
   queryId: string,
   token: string,
 ): RoutingTokenCheck {
   const first = token.indexOf('.')
+  const keyId = first <= 0 ? '' : token.slice(0, first)
+  const key = keyId === '' ? undefined : keys.find((k) => k.id === keyId)
+  if (key !== undefined) {
+    const known = knownTokensOf(key).verified.get(token)
+    if (known !== undefined && known.queryId === queryId) return known.check
+  }
   const second = first < 0 ? -1 : token.indexOf('.', first + 1)
   if (
     first <= 0 ||
@@ -90,15 +114,15 @@ export function verifyRoutingToken(
   ) {
     return { ok: false, reason: 'malformed' }
   }
-  const keyId = token.slice(0, first)
-  const key = keys.find((k) => k.id === keyId)
   if (key === undefined) return { ok: false, reason: 'unknown-key' }
   const backend = Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8')
   const given = Buffer.from(token.slice(second + 1), 'utf8')
   const wanted = Buffer.from(mac(key, queryId, backend), 'utf8')
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
     return { ok: false, reason: 'bad-mac' }
-  return { ok: true, backend }
+  const check = { ok: true, backend } as const
+  remember(knownTokensOf(key).verified, token, { queryId, check })
+  return check
 }
 
 /**
