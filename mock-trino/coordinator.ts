@@ -1,3 +1,4 @@
+import { BoundedMap } from '../common/bounded-map.ts'
 import type { QueryDescriptor, QueryScheduler, QueryUsage } from '../trino/scheduler.ts'
 import { type TrinoErrorName, trinoErrorCodes } from './errors.ts'
 import { QueryIdGenerator } from './protocol/query-id.ts'
@@ -124,7 +125,7 @@ export class Coordinator {
   private readonly ids: QueryIdGenerator
   private readonly active = new Map<string, Entry>()
   /** Finished entries in finishing order, pruned beyond `finishedQueriesMax`. */
-  private readonly finished = new Map<string, Entry>()
+  private readonly finished: BoundedMap<string, Entry>
   private sequence = 0
   private readonly totals = { finished: 0, failed: 0, canceled: 0 }
   private readonly live = { running: 0, queued: 0 }
@@ -134,6 +135,7 @@ export class Coordinator {
     this.name = options.name
     this.clientTimeoutMs = options.clientTimeoutMs ?? clientTimeoutMsDefault
     this.finishedQueriesMax = options.finishedQueriesMax ?? finishedQueriesMaxDefault
+    this.finished = new BoundedMap(this.finishedQueriesMax)
     this.queryLengthCharsMax = options.queryLengthCharsMax ?? queryLengthCharsMaxDefault
     this.ids = new QueryIdGenerator(options.querySuffix)
   }
@@ -500,10 +502,6 @@ export class Coordinator {
     entry.effect = undefined
     entry.resolvedSql = undefined
     this.finished.set(queryId, entry)
-    while (this.finished.size > this.finishedQueriesMax) {
-      const oldest = this.finished.keys().next().value as string
-      this.finished.delete(oldest)
-    }
     this.changeListener?.(queryId)
     if (inScheduler) {
       for (const started of this.options.scheduler.release(queryId, nowMs, usage))

@@ -1,3 +1,5 @@
+import { BoundedMap } from '../../common/bounded-map.ts'
+
 /** Where a query runs, as recorded when its id was first seen. */
 export interface QueryTarget {
   queryId: string
@@ -12,11 +14,12 @@ export const queryIdCacheEntriesMax = 10_000
 
 /** A bounded LRU map from query id to its target (Trino Gateway keeps a Caffeine cache of 10 000). */
 export class QueryIdCache {
-  readonly #entries = new Map<string, QueryTarget>()
+  readonly #entries: BoundedMap<string, QueryTarget>
 
   constructor(readonly entriesMax = queryIdCacheEntriesMax) {
     if (!Number.isInteger(entriesMax) || entriesMax <= 0)
       throw new RangeError(`entriesMax must be > 0, got ${entriesMax}`)
+    this.#entries = new BoundedMap(entriesMax, 'use')
   }
 
   get size(): number {
@@ -24,21 +27,10 @@ export class QueryIdCache {
   }
 
   get(queryId: string): QueryTarget | undefined {
-    const target = this.#entries.get(queryId)
-    if (target !== undefined) {
-      // Re-insert to mark it most recently used: Map keeps insertion order.
-      this.#entries.delete(queryId)
-      this.#entries.set(queryId, target)
-    }
-    return target
+    return this.#entries.get(queryId)
   }
 
   set(target: QueryTarget): void {
-    this.#entries.delete(target.queryId)
     this.#entries.set(target.queryId, target)
-    while (this.#entries.size > this.entriesMax) {
-      const oldest = this.#entries.keys().next().value as string
-      this.#entries.delete(oldest)
-    }
   }
 }

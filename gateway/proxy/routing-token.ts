@@ -4,6 +4,7 @@
  * the key routes it from memory (no cache, no query_history, no probe).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { BoundedMap } from '../../common/bounded-map.ts'
 
 /** The query-string parameter that carries the token; stripped before a request is forwarded. */
 export const routingTokenParameter = 'tgRoute'
@@ -43,23 +44,21 @@ export type RoutingTokenCheck =
 export const routingMacCacheEntriesMax = 10_000
 
 interface KnownTokens {
-  signed: Map<string, { backend: string; token: string }>
-  verified: Map<string, { queryId: string; check: RoutingTokenCheck & { ok: true } }>
+  signed: BoundedMap<string, { backend: string; token: string }>
+  verified: BoundedMap<string, { queryId: string; check: RoutingTokenCheck & { ok: true } }>
 }
 const knownTokens = new WeakMap<RoutingKey, KnownTokens>()
 
 function knownTokensOf(key: RoutingKey): KnownTokens {
   let known = knownTokens.get(key)
   if (known === undefined) {
-    known = { signed: new Map(), verified: new Map() }
+    known = {
+      signed: new BoundedMap(routingMacCacheEntriesMax),
+      verified: new BoundedMap(routingMacCacheEntriesMax),
+    }
     knownTokens.set(key, known)
   }
   return known
-}
-
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= routingMacCacheEntriesMax) map.delete(map.keys().next().value as string)
-  map.set(key, value)
 }
 
 function mac(key: RoutingKey, queryId: string, backend: string): string {
@@ -84,8 +83,8 @@ export function signRoutingToken(key: RoutingKey, queryId: string, backend: stri
   }
   const name = Buffer.from(backend, 'utf8').toString('base64url')
   const token = `${key.id}.${name}.${mac(key, queryId, backend)}`
-  remember(known.signed, queryId, { backend, token })
-  remember(known.verified, token, { queryId, check: { ok: true, backend } })
+  known.signed.set(queryId, { backend, token })
+  known.verified.set(token, { queryId, check: { ok: true, backend } })
   return token
 }
 
@@ -121,7 +120,7 @@ export function verifyRoutingToken(
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
     return { ok: false, reason: 'bad-mac' }
   const check = { ok: true, backend } as const
-  remember(knownTokensOf(key).verified, token, { queryId, check })
+  knownTokensOf(key).verified.set(token, { queryId, check })
   return check
 }
 
