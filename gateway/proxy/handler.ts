@@ -785,11 +785,8 @@ function queryInfoUrl(backendUrl: string, queryId: string): { origin: string; pa
   return { origin: backend.origin, path: `${backend.basePath}/v1/query/${encodeURIComponent(queryId)}` }
 }
 
-/** A registered backend's origins, by record, with the URLs they were read from. */
-const backendOriginsByRecord = new WeakMap<
-  BackendRecord,
-  { proxyTo: string; externalUrl: string | null; origins: readonly string[] }
->()
+/** A registered backend's origins, by record (the registry replaces a changed record, never edits it). */
+const backendOriginsByRecord = new WeakMap<BackendRecord, readonly string[]>()
 
 /** Origins under which the backend may name itself in `nextUri`. */
 function backendOrigins(target: Target): readonly string[] {
@@ -799,11 +796,8 @@ function backendOrigins(target: Target): readonly string[] {
     backend !== undefined &&
     target.backendUrl === backend.proxyTo &&
     (target.externalUrl ?? null) === (backend.externalUrl ?? null)
-  if (ofRecord) {
-    const known = backendOriginsByRecord.get(backend)
-    if (known !== undefined && known.proxyTo === backend.proxyTo && known.externalUrl === backend.externalUrl)
-      return known.origins
-  }
+  const known = ofRecord ? backendOriginsByRecord.get(backend) : undefined
+  if (known !== undefined) return known
   const origins: string[] = []
   for (const url of [
     target.backendUrl,
@@ -816,12 +810,7 @@ function backendOrigins(target: Target): readonly string[] {
     const origin = parseUrl(url)?.origin
     if (origin !== undefined && !origins.includes(origin)) origins.push(origin)
   }
-  if (ofRecord)
-    backendOriginsByRecord.set(backend, {
-      proxyTo: backend.proxyTo,
-      externalUrl: backend.externalUrl,
-      origins,
-    })
+  if (ofRecord) backendOriginsByRecord.set(backend, origins)
   return origins
 }
 

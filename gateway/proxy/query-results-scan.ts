@@ -93,20 +93,16 @@ function skipWhitespace(bytes: Uint8Array, from: number): number {
   return index
 }
 
-/**
- * Index just after the closing quote of the string opening at `start`. Quotes are found with the
- * native `indexOf`; a quote is the closing one when an even number of backslashes precede it.
- */
+/** Index just after the closing quote of the string opening at `start`. */
 function stringEnd(bytes: Uint8Array, start: number): number {
-  let from = start + 1
-  for (;;) {
-    const quote = bytes.indexOf(Byte.Quote, from)
-    if (quote === -1) return incomplete
-    let backslashes = 0
-    while (quote - backslashes - 1 > start && bytes[quote - backslashes - 1] === Byte.Backslash) backslashes++
-    if (backslashes % 2 === 0) return quote + 1
-    from = quote + 1
+  let index = start + 1
+  while (index < bytes.length) {
+    const byte = bytes[index]
+    if (byte === Byte.Backslash) index += 2
+    else if (byte === Byte.Quote) return index + 1
+    else index++
   }
+  return incomplete
 }
 
 /** Index just after the JSON value starting at `start` (string, object, array or literal). */
